@@ -229,6 +229,26 @@ export class TopSentences {
     return this;
   }
 
+  /**
+   * Adds `offset` to every sentence index. Shard partials are cached with
+   * sentence indices local to their shard (the cache is keyed by content, and
+   * the same shard can sit at another position in another corpus); the reducer
+   * shifts each by its shard's first sentence before merging. Order is kept:
+   * all entries move by the same amount.
+   */
+  shift(offset: number): this {
+    if (!Number.isInteger(offset)) throw new InputError(`top sentences: offset ${offset} is not an integer`);
+    const { sentenceIdx, k } = this;
+    for (let c = 0; c < this.nNeurons; c++) {
+      for (let r = 0; r < this.filled[c]!; r++) {
+        const s = sentenceIdx[c * k + r]! + offset;
+        if (s < 0 || s > 0x7fffffff) throw new InputError(`top sentences: sentence ${sentenceIdx[c * k + r]} shifted by ${offset} is out of range`);
+        sentenceIdx[c * k + r] = s;
+      }
+    }
+    return this;
+  }
+
   /** The top list of accumulator neuron `i` (global neuron `firstNeuron + i`), best first. */
   top(i: number): TopSentence[] {
     if (!Number.isInteger(i) || i < 0 || i >= this.nNeurons) {

@@ -97,6 +97,20 @@ describe('top sentences per neuron', () => {
     }
   });
 
+  it('gives the same result from shard-local sentence indices shifted by each shard\'s first sentence', () => {
+    const nNeurons = 4;
+    const sentences = corpus(5, 30, nNeurons);
+    const whole = new TopSentences(nNeurons, 3);
+    sentences.forEach((m, s) => whole.add(s, m));
+    const merged = new TopSentences(nNeurons, 3);
+    for (const [first, end] of [[20, 30], [0, 7], [7, 20]] as const) {
+      const local = new TopSentences(nNeurons, 3);
+      for (let s = first; s < end; s++) local.add(s - first, sentences[s]!);
+      merged.merge(TopSentences.decode(local.encode()).shift(first));
+    }
+    expect(merged.encode()).toEqual(whole.encode());
+  });
+
   it('breaks equal |activation| by the lower sentence index, whatever the sign or arrival order', () => {
     const acc = new TopSentences(1, 2);
     acc.add(5, matrix(new Float32Array([2]), 1, 1));
