@@ -7,6 +7,11 @@
  * the graph once for the batch (sparse input: no padding to build), then
  * aggregate pieces to the input's space-separated words. Only one batch of
  * activations is alive at a time.
+ *
+ * USE lite's input has no special tokens (no <s>, </s> or [CLS]), so
+ * `includeSpecialTokens` has nothing to add. Tokens are the input words
+ * themselves (NeuroX's extractor writes the joined pieces instead, e.g.
+ * `▁unbelievably`).
  */
 import { InputError } from '../../../pipelines/errors.ts';
 import type { ExtractedSentence, ExtractOptions, Extractor, ModelInfo } from '../../../pipelines/ports.ts';
