@@ -42,6 +42,8 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** A URL a client without credentials can GET, where the store supports it. */
   presignGet?(key: string, expiresInSeconds: number): Promise<string>;
+  /** Releases connections (the S3 client's sockets), where the store holds any. */
+  close?(): void;
 }
 
 // ---------------------------------------------------------------- models
