@@ -1,0 +1,291 @@
+/**
+ * Combining per-shard `TypeScores` (typeScores.ts) and storing them as bytes.
+ *
+ * Sums add (float64), counts add, a type's first position is the earliest
+ * (shard, offset) it has, and the merged types are ordered by that position:
+ * global first-occurrence order, whatever order the partials arrive in. A
+ * shard may be added once; partials must share the neuron block and the very
+ * same mu (bit for bit), or the sums are not comparable.
+ *
+ * Float addition is commutative but not associative: `reduceTypeScores`
+ * adds partials in ascending shard order, so a plan's result is the same
+ * bytes on every run.
+ */
+import { InputError } from './errors.ts';
+import { LayoutReader, LayoutWriter } from './partialBytes.ts';
+import type { TypeScores } from './typeScores.ts';
+
+export class TypeScoresReducer {
+  private block: { firstNeuron: number; nNeurons: number; mu: Float64Array } | null = null;
+  private ids = new Map<string, number>();
+  private tokens: string[] = [];
+  private firstShard: number[] = [];
+  private firstOffset: number[] = [];
+  private shards = new Set<number>();
+  private count: Float64Array = new Float64Array(0);
+  private sumAbs: Float64Array = new Float64Array(0);
+  private sumX: Float64Array = new Float64Array(0);
+
+  /**
+   * `expectedTypes` sizes the buffers up front: growing them later copies,
+   * and first touches of fresh memory are slow on this project's VMs.
+   */
+  constructor(options?: { expectedTypes?: number }) {
+    this.capacity = Math.max(0, Math.floor(options?.expectedTypes ?? 0));
+  }
+
+  private capacity: number;
+
+  /** Starts over (next neuron block), keeping the buffers. */
+  reset(): void {
+    this.block = null;
+    this.ids = new Map();
+    this.tokens = [];
+    this.firstShard = [];
+    this.firstOffset = [];
+    this.shards = new Set();
+  }
+
+  add(p: TypeScores): void {
+    const b = this.checkBlock(p);
+    for (const s of p.shards) {
+      if (this.shards.has(s)) throw new InputError(`type scores: shard ${s} was already added: it would be counted twice`);
+    }
+    for (const s of p.shards) this.shards.add(s);
+    const B = b.nNeurons;
+    const nNew = p.tokens.filter((t) => !this.ids.has(t)).length;
+    this.reserve(this.tokens.length + nNew, B);
+    const { count, sumAbs, sumX } = this;
+    const { count: pc, sumAbs: pa, sumX: px } = p;
+    for (let t = 0; t < p.tokens.length; t++) {
+      const token = p.tokens[t]!;
+      let id = this.ids.get(token);
+      const shard = p.firstShard[t]!;
+      const offset = p.firstOffset[t]!;
+      const isNew = id === undefined;
+      if (id === undefined) {
+        id = this.tokens.length;
+        this.ids.set(token, id);
+        this.tokens.push(token);
+        this.firstShard.push(shard);
+        this.firstOffset.push(offset);
+      } else if (shard < this.firstShard[id]! || (shard === this.firstShard[id]! && offset < this.firstOffset[id]!)) {
+        this.firstShard[id] = shard;
+        this.firstOffset[id] = offset;
+      }
+      const o = id * B;
+      const po = t * B;
+      if (isNew) {
+        // Reused buffers are not cleared: a new type's row is assigned.
+        count[id] = pc[t]!;
+        sumAbs.set(pa.subarray(po, po + B), o);
+        sumX.set(px.subarray(po, po + B), o);
+      } else {
+        count[id] = count[id]! + pc[t]!;
+        for (let j = 0; j < B; j++) {
+          sumAbs[o + j] = sumAbs[o + j]! + pa[po + j]!;
+          sumX[o + j] = sumX[o + j]! + px[po + j]!;
+        }
+      }
+    }
+  }
+
+  private checkBlock(p: TypeScores): { firstNeuron: number; nNeurons: number; mu: Float64Array } {
+    const b = this.block;
+    if (b === null) {
+      this.block = { firstNeuron: p.firstNeuron, nNeurons: p.nNeurons, mu: Float64Array.from(p.mu) };
+      return this.block;
+    }
+    if (p.firstNeuron !== b.firstNeuron || p.nNeurons !== b.nNeurons) {
+      throw new InputError(
+        `type scores: shard ${p.shards[0]} covers neurons [${p.firstNeuron}, ${p.firstNeuron + p.nNeurons - 1}], ` +
+          `expected [${b.firstNeuron}, ${b.firstNeuron + b.nNeurons - 1}]`,
+      );
+    }
+    for (let j = 0; j < b.nNeurons; j++) {
+      if (p.mu[j] !== b.mu[j]) {
+        throw new InputError(
+          `type scores: shard ${p.shards[0]} used mean ${p.mu[j]} for neuron ${b.firstNeuron + j}, ` +
+            `other shards ${b.mu[j]}: recompute it from the reduced moments`,
+        );
+      }
+    }
+    return b;
+  }
+
+  private reserve(nTypes: number, B: number): void {
+    const cap = Math.max(nTypes, this.capacity);
+    if (cap > this.count.length) {
+      const n = Math.max(cap, Math.ceil(this.count.length * 1.5));
+      this.count = grow(this.count, n, this.tokens.length);
+    }
+    if (cap * B > this.sumAbs.length) {
+      const n = Math.max(cap * B, Math.ceil(this.sumAbs.length * 1.5));
+      this.sumAbs = grow(this.sumAbs, n, this.tokens.length * B);
+      this.sumX = grow(this.sumX, n, this.tokens.length * B);
+    }
+  }
+
+  /**
+   * The merged partial; InputError when nothing was added. Its arrays view
+   * the reducer's buffers until the next `reset`.
+   */
+  finish(): TypeScores {
+    const b = this.block;
+    if (b === null) throw new InputError('type scores: nothing to reduce');
+    const n = this.tokens.length;
+    const B = b.nNeurons;
+    const perm = Array.from({ length: n }, (_, i) => i);
+    perm.sort((x, y) => this.firstShard[x]! - this.firstShard[y]! || this.firstOffset[x]! - this.firstOffset[y]!);
+    let count = this.count.subarray(0, n);
+    let sumAbs = this.sumAbs.subarray(0, n * B);
+    let sumX = this.sumX.subarray(0, n * B);
+    // Only when partials came in out of shard order do rows need moving.
+    if (!perm.every((v, i) => v === i)) {
+      count = Float64Array.from(perm, (i) => this.count[i]!);
+      sumAbs = new Float64Array(n * B);
+      sumX = new Float64Array(n * B);
+      perm.forEach((from, to) => {
+        sumAbs.set(this.sumAbs.subarray(from * B, (from + 1) * B), to * B);
+        sumX.set(this.sumX.subarray(from * B, (from + 1) * B), to * B);
+      });
+    }
+    return {
+      firstNeuron: b.firstNeuron,
+      nNeurons: B,
+      mu: Float64Array.from(b.mu),
+      shards: Int32Array.from([...this.shards].sort((x, y) => x - y)),
+      tokens: perm.map((i) => this.tokens[i]!),
+      firstShard: Int32Array.from(perm, (i) => this.firstShard[i]!),
+      firstOffset: Float64Array.from(perm, (i) => this.firstOffset[i]!),
+      count,
+      sumAbs,
+      sumX,
+    };
+  }
+}
+
+function grow(a: Float64Array, n: number, keep: number): Float64Array {
+  const g = new Float64Array(n);
+  g.set(a.subarray(0, keep));
+  return g;
+}
+
+/**
+ * Reduces partials in ascending order of their first shard (the order they
+ * are given in does not matter): the deterministic reduce of a plan.
+ */
+export function reduceTypeScores(parts: readonly TypeScores[]): TypeScores {
+  const ordered = [...parts].sort((a, b) => (a.shards[0] ?? 0) - (b.shards[0] ?? 0));
+  const r = new TypeScoresReducer();
+  for (const p of ordered) r.add(p);
+  return r.finish();
+}
+
+// ------------------------------------------------------------------ bytes
+
+const MAGIC = 'NXTS';
+const VERSION = 1;
+
+/**
+ * Layout v1 (little-endian):
+ * 'NXTS', u32 version, u32 firstNeuron, u32 nNeurons, u32 nTypes,
+ * u32 nShards, u32 tokenUnits, u32 0 (pad);
+ * float64: mu [nNeurons], count [nTypes], firstOffset [nTypes],
+ * sumAbs [nTypes x nNeurons], sumX [nTypes x nNeurons];
+ * int32: shards [nShards], firstShard [nTypes];
+ * uint32: tokenLength [nTypes] (UTF-16 code units);
+ * uint16: tokens, concatenated as UTF-16 code units [tokenUnits] (exact for
+ * any JS string, lone surrogates included); zero padding to 8 bytes.
+ */
+export function encodeTypeScores(p: TypeScores): Uint8Array {
+  const nTypes = p.tokens.length;
+  const B = p.nNeurons;
+  const tokenUnits = p.tokens.reduce((s, t) => s + t.length, 0);
+  const size = 32 + 8 * (B + 2 * nTypes + 2 * nTypes * B) + 4 * (p.shards.length + 2 * nTypes) + 2 * tokenUnits;
+  const w = new LayoutWriter(Math.ceil(size / 8) * 8, MAGIC, VERSION);
+  for (const v of [p.firstNeuron, B, nTypes, p.shards.length, tokenUnits, 0]) w.u32(v);
+  for (const s of [p.mu, p.count, p.firstOffset, p.sumAbs, p.sumX]) w.section(s);
+  w.section(p.shards);
+  w.section(p.firstShard);
+  w.section(Uint32Array.from(p.tokens, (t) => t.length));
+  const units = new Uint16Array(tokenUnits);
+  let u = 0;
+  for (const t of p.tokens) for (let i = 0; i < t.length; i++) units[u++] = t.charCodeAt(i);
+  w.section(units);
+  w.pad(8);
+  return w.finish();
+}
+
+/** Inverse of `encodeTypeScores`; InputError naming the problem for anything malformed. */
+export function decodeTypeScores(bytes: Uint8Array): TypeScores {
+  const r = new LayoutReader(bytes, 'type scores', MAGIC, VERSION);
+  const firstNeuron = r.u32('firstNeuron');
+  const B = r.u32('nNeurons');
+  const nTypes = r.u32('nTypes');
+  const nShards = r.u32('nShards');
+  const tokenUnits = r.u32('tokenUnits');
+  r.u32('padding');
+  const mu = r.f64(B, 'mu');
+  const count = r.f64(nTypes, 'count');
+  const firstOffset = r.f64(nTypes, 'firstOffset');
+  const sumAbs = r.f64(nTypes * B, 'sumAbs');
+  const sumX = r.f64(nTypes * B, 'sumX');
+  const shards = r.i32(nShards, 'shards');
+  const firstShard = r.i32(nTypes, 'firstShard');
+  const lengths = r.u32s(nTypes, 'tokenLength');
+  const units = r.u16(tokenUnits, 'tokens');
+  r.pad(8);
+  r.end();
+
+  const tokens: string[] = [];
+  let u = 0;
+  for (let t = 0; t < nTypes; t++) {
+    const len = lengths[t]!;
+    if (u + len > tokenUnits) throw new InputError(`type scores: token ${t} runs past the token data (${tokenUnits} code units)`);
+    let s = '';
+    // Chunked: String.fromCharCode with very many arguments overflows the stack.
+    for (let i = u; i < u + len; i += 4096) s += String.fromCharCode(...units.subarray(i, Math.min(u + len, i + 4096)));
+    tokens.push(s);
+    u += len;
+  }
+  if (u !== tokenUnits) throw new InputError(`type scores: token lengths add up to ${u} code units, header says ${tokenUnits}`);
+  validate({ firstNeuron, nNeurons: B, mu, shards, tokens, firstShard, firstOffset, count, sumAbs, sumX });
+  return { firstNeuron, nNeurons: B, mu, shards, tokens, firstShard, firstOffset, count, sumAbs, sumX };
+}
+
+function validate(p: TypeScores): void {
+  const at = 'type scores:';
+  for (let j = 0; j < p.nNeurons; j++) {
+    if (!Number.isFinite(p.mu[j]!)) throw new InputError(`${at} mean of neuron ${p.firstNeuron + j} is ${p.mu[j]}`);
+  }
+  const shardSet = new Set<number>();
+  for (let i = 0; i < p.shards.length; i++) {
+    const s = p.shards[i]!;
+    if (s < 0 || (i > 0 && s <= p.shards[i - 1]!)) throw new InputError(`${at} shard list is not ascending and distinct at shard ${s}`);
+    shardSet.add(s);
+  }
+  const seen = new Set<string>();
+  for (let t = 0; t < p.tokens.length; t++) {
+    const token = p.tokens[t]!;
+    const name = `${at} type ${t} (${JSON.stringify(token)})`;
+    if (seen.has(token)) throw new InputError(`${name} appears twice`);
+    seen.add(token);
+    if (!shardSet.has(p.firstShard[t]!)) throw new InputError(`${name}: first shard ${p.firstShard[t]} is not in the shard list`);
+    const off = p.firstOffset[t]!;
+    if (!Number.isInteger(off) || off < 0) throw new InputError(`${name}: bad first offset ${off}`);
+    if (t > 0) {
+      const ps = p.firstShard[t - 1]!;
+      const s = p.firstShard[t]!;
+      if (s < ps || (s === ps && off <= p.firstOffset[t - 1]!)) throw new InputError(`${name} is out of first-occurrence order`);
+    }
+    const c = p.count[t]!;
+    if (!Number.isInteger(c) || c < 1) throw new InputError(`${name}: count ${c} is not a positive integer`);
+  }
+  for (let i = 0; i < p.sumAbs.length; i++) {
+    if (!(p.sumAbs[i]! >= 0) || !Number.isFinite(p.sumAbs[i]!) || !Number.isFinite(p.sumX[i]!)) {
+      const t = Math.floor(i / p.nNeurons);
+      throw new InputError(`${at} type ${t}, neuron ${p.firstNeuron + (i % p.nNeurons)}: bad sums ${p.sumAbs[i]}, ${p.sumX[i]}`);
+    }
+  }
+}
