@@ -11,7 +11,7 @@ import { InputError, NotFoundError } from '../pipelines/errors.ts';
 import { openStore, S3Store, s3ConfigFromEnv } from '../workers/store/index.ts';
 import { freshBucket, s3TestEnv } from './helpers/s3.ts';
 
-type Reply = { status: number; code?: string } | 'reset' | 'ok';
+type Reply = { status: number; code?: string } | 'reset' | 'hang' | 'ok';
 
 /** Answers each request with the next scripted reply; 'ok' serves the object's bytes. */
 class FlakyS3 {
@@ -34,6 +34,7 @@ class FlakyS3 {
     this.requests.push(`${req.method} ${req.url}`);
     req.resume();
     const reply = this.script.shift() ?? 'ok';
+    if (reply === 'hang') return; // never answers; stop() closes the socket
     if (reply === 'reset') {
       req.socket.destroy();
       return;
@@ -54,14 +55,16 @@ let endpoint = '';
 beforeAll(async () => { endpoint = await fake.start(); });
 afterAll(async () => { await fake.stop(); });
 
-function store(maxAttempts = 4): S3Store {
-  return openStore('s3://flaky-bucket/p', { S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', S3_MAX_ATTEMPTS: String(maxAttempts) }) as S3Store;
+function store(maxAttempts = 4, socketTimeoutMs = 120_000): S3Store {
+  return openStore('s3://flaky-bucket/p', {
+    S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', S3_MAX_ATTEMPTS: String(maxAttempts), S3_SOCKET_TIMEOUT_MS: String(socketTimeoutMs),
+  }) as S3Store;
 }
 
-async function attempts(script: Reply[], call: (s: S3Store) => Promise<unknown>, maxAttempts?: number): Promise<{ n: number; result: unknown }> {
+async function attempts(script: Reply[], call: (s: S3Store) => Promise<unknown>, maxAttempts?: number, socketTimeoutMs?: number): Promise<{ n: number; result: unknown }> {
   fake.requests = [];
   fake.script = [...script];
-  const s = store(maxAttempts);
+  const s = store(maxAttempts, socketTimeoutMs);
   try {
     const result = await call(s).catch((err: unknown) => err);
     return { n: fake.requests.length, result };
@@ -82,6 +85,14 @@ describe('S3 store retries', () => {
     const { n, result } = await attempts([{ status: 429, code: 'TooManyRequests' }, 'reset'], (s) => s.get('k.bin'));
     expect(n).toBe(3);
     expect(result).toBeInstanceOf(Uint8Array);
+  });
+
+  it('times out a server that never answers and retries, instead of hanging', async () => {
+    // 1 s idle timeout: the hung request times out; a later try is answered (more than one
+    // later try only if the loaded machine delays even the answer by a second).
+    const { n, result } = await attempts(['hang'], (s) => s.get('k.bin'), 5, 1_000);
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(new TextDecoder().decode(result as Uint8Array)).toBe('stored bytes');
   });
 
   it('retries a PUT that meets a 503', async () => {
@@ -130,10 +141,12 @@ describe('S3 store on moto_server', () => {
     }
   });
 
-  it('reports a missing bucket as NotFoundError naming it', async () => {
+  it('reports a missing bucket as NotFoundError naming it, on reads and writes', async () => {
     const s = openStore('s3://no-such-bucket-neurox/x', s3TestEnv());
     await expect(s.get('k')).rejects.toThrow('s3://no-such-bucket-neurox');
     await expect(s.get('k')).rejects.toThrow(NotFoundError);
+    await expect(s.put('k', 'v')).rejects.toThrow(NotFoundError);
+    await expect(s.putStream('k', (async function* () { yield new Uint8Array(3); })())).rejects.toThrow('bucket not found: s3://no-such-bucket-neurox');
   });
 
   it('refuses an empty object range past its end as InputError (S3 answers 416)', async () => {

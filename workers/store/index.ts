@@ -54,6 +54,12 @@ export function s3ConfigFromEnv(env: Env = process.env): S3ClientConfig {
     forcePathStyle,
     retryMode: 'standard',
     maxAttempts: integer(env, 'S3_MAX_ATTEMPTS', 1, 20) ?? 5,
+    // Without these a stalled server hangs a worker forever (the SDK's defaults are "no timeout");
+    // a timeout is a transient error, so it is retried like a 503.
+    requestHandler: {
+      connectionTimeout: integer(env, 'S3_CONNECT_TIMEOUT_MS', 1) ?? 10_000,
+      socketTimeout: integer(env, 'S3_SOCKET_TIMEOUT_MS', 1) ?? 120_000,
+    },
     ...(endpoint ? { endpoint } : {}),
     ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
   };

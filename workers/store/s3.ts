@@ -144,14 +144,24 @@ export class S3Store implements ObjectStore {
     for await (const chunk of body as AsyncIterable<Uint8Array>) yield chunk;
   }
 
+  /** A write can only be missing its bucket. */
+  private failWrite(err: unknown): never {
+    if (errName(err) === 'NoSuchBucket') throw new NotFoundError(`s3://${this.bucket}`, `bucket not found: s3://${this.bucket}`);
+    throw err;
+  }
+
   async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
     const Key = this.full(key);
-    await this.client.send(new PutObjectCommand({
-      Bucket: this.bucket,
-      Key,
-      Body: toBytes(body),
-      ...(options?.contentType ? { ContentType: options.contentType } : {}),
-    }));
+    try {
+      await this.client.send(new PutObjectCommand({
+        Bucket: this.bucket,
+        Key,
+        Body: toBytes(body),
+        ...(options?.contentType ? { ContentType: options.contentType } : {}),
+      }));
+    } catch (err) {
+      this.failWrite(err);
+    }
   }
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
@@ -168,7 +178,11 @@ export class S3Store implements ObjectStore {
         ...(options?.contentType ? { ContentType: options.contentType } : {}),
       },
     });
-    await upload.done();
+    try {
+      await upload.done();
+    } catch (err) {
+      this.failWrite(err);
+    }
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
