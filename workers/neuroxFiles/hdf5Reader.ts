@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Dataset, File as H5File } from 'h5wasm/node';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
-import { fromHalf } from './float16.ts';
+import { decodeHalf } from '../../pipelines/float16.ts';
 import { parseOrderedStringMap } from './pythonJson.ts';
 import type { OpenedActivations, RawSentence, SentenceSource } from './source.ts';
 
@@ -125,7 +125,10 @@ export async function openHdf5Activations(path: string): Promise<OpenedActivatio
         throw new InputError(`${path}: ${what}: cannot read dataset "${ds.path.replace(/^\/+/, '')}" (${hdf5Reason(err)})`);
       }
       const bytes = module.HEAPU8.slice(ptr, ptr + info.nbytes);
-      return info.elementSize === 4 ? new Float32Array(bytes.buffer) : fromHalf(new Uint16Array(bytes.buffer));
+      if (info.elementSize === 4) return new Float32Array(bytes.buffer);
+      const values = new Float32Array(info.nbytes / 2);
+      decodeHalf(new Uint16Array(bytes.buffer), values);
+      return values;
     } finally {
       module._free(ptr);
     }

@@ -15,7 +15,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { SentenceActivations } from '../../pipelines/matrix.ts';
 import { InputError } from '../../pipelines/errors.ts';
-import { floatOfHalfBits, halfBitsOf, toHalf } from './float16.ts';
+import { encodeHalf, roundToHalf } from '../../pipelines/float16.ts';
 import { fileTail, floatDatasetHeader, pad8, SUPERBLOCK_SIZE, type Link } from './hdf5Layout.ts';
 import { neuroxValue, pythonJsonString, pythonJsonStringMap } from './pythonJson.ts';
 
@@ -50,15 +50,20 @@ class ShapeCheck {
 
 /** One JSON line, byte-identical to NeuroX's `JSONActivationsWriter`. */
 export function neuroxJsonLine(index: number, tokens: readonly string[], a: SentenceActivations, dtype: ActivationDtype): string {
-  const { nLayers, nTokens, dModel, data } = a;
-  const value = dtype === 'float16' ? (x: number) => neuroxValue(floatOfHalfBits(halfBitsOf(x))) : neuroxValue;
+  const { nLayers, nTokens, dModel } = a;
+  let data = a.data;
+  if (dtype === 'float16') {
+    // NeuroX casts to float16 first, then prints each value's round(x, 8)
+    data = Float32Array.from(data);
+    roundToHalf(data);
+  }
   const features: string[] = [];
   const values: string[] = new Array<string>(dModel);
   for (let t = 0; t < nTokens; t++) {
     const layers: string[] = [];
     for (let l = 0; l < nLayers; l++) {
       const base = (l * nTokens + t) * dModel;
-      for (let n = 0; n < dModel; n++) values[n] = value(data[base + n]!);
+      for (let n = 0; n < dModel; n++) values[n] = neuroxValue(data[base + n]!);
       layers.push(`{"index": ${l}, "values": [${values.join(', ')}]}`);
     }
     features.push(`{"token": ${pythonJsonString(tokens[t]!)}, "layers": [${layers.join(', ')}]}`);
@@ -99,7 +104,11 @@ class Hdf5Writer implements ActivationWriter {
     const { nLayers, nTokens, dModel, data } = activations;
     const size = this.dtype === 'float16' ? 2 : 4;
     const header = floatDatasetHeader(this.end, [nLayers, nTokens, dModel], size);
-    const values = size === 2 ? toHalf(data) : data;
+    let values: Float32Array | Uint16Array = data;
+    if (size === 2) {
+      values = new Uint16Array(data.length);
+      encodeHalf(data, values);
+    }
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     await this.fh.writev([header, bytes], this.end);
     const name = String(index);
