@@ -25,6 +25,7 @@
  */
 import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
+import { layerOf } from './topSentences.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
 
@@ -184,8 +185,11 @@ export class Histograms {
     return out;
   }
 
-  /** Rows of `histograms.parquet` (a neuron with no values seen has no rows). */
-  toColumns(dModel: number): HistogramColumns {
+  /**
+   * Rows of `histograms.parquet` (a neuron with no values seen has no rows).
+   * `layers[i]` is the model layer of the i-th stored layer; by default i.
+   */
+  toColumns(dModel: number, layers?: readonly number[]): HistogramColumns {
     if (!Number.isInteger(dModel) || dModel < 1) throw new InputError(`histograms: dModel ${dModel} is not a positive integer`);
     let rows = 0;
     for (let i = 0; i < this.nNeurons; i++) if (this.hasRange(i)) rows += this.nBinsOf[i]!;
@@ -202,7 +206,7 @@ export class Histograms {
       if (!this.hasRange(i)) continue;
       const g = this.firstNeuron + i;
       for (let b = 0; b < this.nBinsOf[i]!; b++, r++) {
-        cols.layer[r] = Math.floor(g / dModel);
+        cols.layer[r] = layerOf(g, dModel, layers);
         cols.neuron[r] = g % dModel;
         cols.globalNeuron[r] = g;
         cols.binLo[r] = this.edge(i, b);

@@ -118,6 +118,52 @@ export class TopSentences {
     this.commit(sentenceIndex);
   }
 
+  /**
+   * Adds consecutive sentences given as one block of rows, `[nTokens x nNeurons]`
+   * (a shard's neuron group as stored: sentence i owns the next
+   * `sentenceTokens[i]` rows); sentence i gets index `firstSentence + i`.
+   */
+  addRows(values: Matrix, sentenceTokens: ArrayLike<number>, firstSentence = 0): void {
+    if (values.cols !== this.nNeurons) {
+      throw new InputError(`top sentences: block has ${values.cols} neurons, expected ${this.nNeurons}`);
+    }
+    let total = 0;
+    for (let i = 0; i < sentenceTokens.length; i++) total += sentenceTokens[i]!;
+    if (total !== values.rows) throw new InputError(`top sentences: ${sentenceTokens.length} sentences have ${total} tokens but the block has ${values.rows} rows`);
+    let start = 0;
+    for (let i = 0; i < sentenceTokens.length; i++) {
+      const s = firstSentence + i;
+      const n = sentenceTokens[i]!;
+      this.begin(s);
+      for (let t = 0; t < n; t++) this.scanRow(values.data, (start + t) * values.cols, 0, values.cols, t);
+      this.commit(s);
+      start += n;
+    }
+  }
+
+  /**
+   * Copies `part` (neurons `[part.firstNeuron, +part.nNeurons)`, same k) into
+   * this accumulator's matching neurons: how per-group parts of one shard
+   * become one partial for all neurons.
+   */
+  place(part: TopSentences): this {
+    const at = part.firstNeuron - this.firstNeuron;
+    if (part.k !== this.k || at < 0 || at + part.nNeurons > this.nNeurons) {
+      throw new InputError(
+        `top sentences: cannot place neurons [${part.firstNeuron}, ${part.firstNeuron + part.nNeurons}) k=${part.k} into [${this.firstNeuron}, ${this.firstNeuron + this.nNeurons}) k=${this.k}`,
+      );
+    }
+    const k = this.k;
+    this.filled.set(part.filled, at);
+    this.values.set(part.values, at * k);
+    this.sentenceIdx.set(part.sentenceIdx, at * k);
+    this.tokenIdx.set(part.tokenIdx, at * k);
+    this.max.set(part.max, at);
+    this.min.set(part.min, at);
+    this.sentences = Math.max(this.sentences, part.sentences);
+    return this;
+  }
+
   private begin(sentenceIndex: number): void {
     if (!Number.isInteger(sentenceIndex) || sentenceIndex < 0 || sentenceIndex > 0x7fffffff) {
       throw new InputError(`top sentences: sentence index ${sentenceIndex} is not an integer in [0, 2147483647]`);
@@ -262,8 +308,12 @@ export class TopSentences {
     return out;
   }
 
-  /** The rows of `top_sentences.parquet`, ordered by global neuron then rank. */
-  toColumns(dModel: number): TopSentenceColumns {
+  /**
+   * The rows of `top_sentences.parquet`, ordered by global neuron then rank.
+   * `layers[i]` is the model layer of the i-th stored layer (a run may keep a
+   * subset); by default layer i.
+   */
+  toColumns(dModel: number, layers?: readonly number[]): TopSentenceColumns {
     if (!Number.isInteger(dModel) || dModel < 1) throw new InputError(`top sentences: dModel ${dModel} is not a positive integer`);
     let rows = 0;
     for (let c = 0; c < this.nNeurons; c++) rows += this.filled[c]!;
@@ -281,7 +331,7 @@ export class TopSentences {
       const g = this.firstNeuron + c;
       for (let rank = 0; rank < this.filled[c]!; rank++, r++) {
         const p = c * this.k + rank;
-        cols.layer[r] = Math.floor(g / dModel);
+        cols.layer[r] = layerOf(g, dModel, layers);
         cols.neuron[r] = g % dModel;
         cols.globalNeuron[r] = g;
         cols.rank[r] = rank;
@@ -294,8 +344,8 @@ export class TopSentences {
   }
 
   /** Row objects (convenient for small outputs and tests). */
-  rows(dModel: number): TopSentenceRow[] {
-    const c = this.toColumns(dModel);
+  rows(dModel: number, layers?: readonly number[]): TopSentenceRow[] {
+    const c = this.toColumns(dModel, layers);
     return Array.from(c.rank, (rank, r) => ({
       layer: c.layer[r]!,
       neuron: c.neuron[r]!,
@@ -359,6 +409,15 @@ export class TopSentences {
     }
     return acc;
   }
+}
+
+/** Model layer of global neuron `g`: `layers[floor(g / dModel)]`, or that index itself. */
+export function layerOf(g: number, dModel: number, layers?: readonly number[]): number {
+  const i = Math.floor(g / dModel);
+  if (!layers) return i;
+  const l = layers[i];
+  if (l === undefined) throw new InputError(`neuron ${g} is beyond the ${layers.length} stored layers of ${dModel} neurons`);
+  return l;
 }
 
 /** Entry (va, sa) ranks before (vb, sb): higher |value|, then lower sentence index. */

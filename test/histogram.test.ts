@@ -128,6 +128,7 @@ describe('per-neuron histograms', () => {
     const h = new Histograms({ firstNeuron: 767, min: [Infinity, 0], max: [-Infinity, 2], bins: 2 });
     const cols = h.toColumns(768);
     expect(Array.from(cols.layer)).toEqual([1, 1]);
+    expect(Array.from(h.toColumns(768, [4, 9]).layer)).toEqual([9, 9]);
     expect(Array.from(cols.neuron)).toEqual([0, 0]);
     expect(Array.from(cols.binLo)).toEqual([0, 1]);
     expect(Array.from(cols.binHi)).toEqual([1, 2]);

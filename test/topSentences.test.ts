@@ -111,6 +111,33 @@ describe('top sentences per neuron', () => {
     expect(merged.encode()).toEqual(whole.encode());
   });
 
+  it('gives the same result from a shard\'s neuron groups as stored (rows of consecutive sentences) placed side by side', () => {
+    const nNeurons = 7;
+    const sentences = corpus(8, 12, nNeurons);
+    const whole = new TopSentences(nNeurons, 3);
+    sentences.forEach((m, s) => whole.add(s + 40, m));
+    const lengths = sentences.map((m) => m.rows);
+    const all = new TopSentences(nNeurons, 3);
+    for (const [start, end] of [[0, 3], [3, 6], [6, 7]] as const) {
+      // the group's columns [start, end) of every sentence, rows stacked
+      const rows = lengths.reduce((a, b) => a + b, 0);
+      const data = new Float32Array(rows * (end - start));
+      let r = 0;
+      for (const m of sentences) for (let t = 0; t < m.rows; t++, r++) for (let c = start; c < end; c++) data[r * (end - start) + c - start] = m.data[t * nNeurons + c]!;
+      const part = new TopSentences(end - start, 3, start);
+      part.addRows(matrix(data, rows, end - start), lengths, 40);
+      all.place(part);
+    }
+    expect(all.encode()).toEqual(whole.encode());
+    expect(() => new TopSentences(2, 3).addRows(matrix(new Float32Array(4), 2, 2), [1])).toThrow('1 sentences have 1 tokens but the block has 2 rows');
+  });
+
+  it('names model layers in its rows when the run keeps a subset of layers', () => {
+    const acc = new TopSentences(4, 1);
+    acc.add(0, matrix(new Float32Array([1, 2, 3, 4]), 1, 4));
+    expect(acc.rows(2, [3, 7]).map((r) => [r.layer, r.neuron, r.globalNeuron])).toEqual([[3, 0, 0], [3, 1, 1], [7, 0, 2], [7, 1, 3]]);
+  });
+
   it('breaks equal |activation| by the lower sentence index, whatever the sign or arrival order', () => {
     const acc = new TopSentences(1, 2);
     acc.add(5, matrix(new Float32Array([2]), 1, 1));
