@@ -108,10 +108,10 @@ export interface NeuronInput {
   /** Best first; at most `maxTopWords` are kept. */
   readonly topWords: readonly Omit<IndexTopWord, 'rank'>[];
   readonly topSentences: readonly { readonly sentenceIndex: number; readonly maxActivation: number; readonly tokenIndex: number; readonly text?: string }[];
-  /** Whether the top-sentence SVGs and plots were rendered (their paths are then listed). */
+  /** Whether the top-sentence SVGs were rendered (their paths are then listed). */
   readonly rendered: boolean;
-  /** Whether the histogram and top-word plots exist (default: `rendered`). */
-  readonly plotted?: boolean;
+  /** Which plots exist (default: both where `rendered`, the top-word plot only with top words). */
+  readonly plots?: { readonly histogram: boolean; readonly topWords: boolean };
 }
 
 export interface RunIndexInput {
@@ -160,7 +160,7 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
     const g = n.layer * dModel + n.neuron;
     if (seen.has(g)) throw new InputError(`run index: neuron ${n.layer}:${n.neuron} is given twice`);
     seen.add(g);
-    const plotted = n.plotted ?? n.rendered;
+    const plots = n.plots ?? { histogram: n.rendered, topWords: n.rendered && n.topWords.length > 0 };
     const topWords = n.topWords.slice(0, maxWords).map((w, rank) => ({ rank, token: w.token, score: w.score, count: w.count, mean: w.mean }));
     for (const w of topWords) {
       let list = words.get(w.token);
@@ -182,8 +182,8 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
         ...(s.text === undefined ? {} : { text: s.text }),
       })),
       plots: {
-        histogram: plotted ? renderPaths.histogram(n.layer, n.neuron) : null,
-        topWords: plotted && topWords.length > 0 ? renderPaths.topWords(n.layer, n.neuron) : null,
+        histogram: plots.histogram ? renderPaths.histogram(n.layer, n.neuron) : null,
+        topWords: plots.topWords ? renderPaths.topWords(n.layer, n.neuron) : null,
       },
     });
   }
