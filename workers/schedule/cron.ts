@@ -47,11 +47,16 @@ export function checkTimeZone(tz: string): string {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--every`: `500ms`, `90s`, `15m`, `1h`, `1d` or plain milliseconds; at least one second. */
-export function parseEvery(text: string): number {
+/** `500ms`, `90s`, `15m`, `1h`, `1d`, or a plain number in `bareUnit`; in milliseconds. */
+export function parseDuration(text: string, option: string, bareUnit: 'ms' | 's' = 'ms'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
-  if (!m) throw new InputError(`--every "${text}" is not a duration (use e.g. 90s, 15m, 1h, 1d or milliseconds)`);
-  const ms = Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+  if (!m) throw new InputError(`${option} "${text}" is not a duration (use e.g. 90s, 15m, 1h, 1d or ${bareUnit === 's' ? 'seconds' : 'milliseconds'})`);
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? bareUnit]!);
+}
+
+/** `--every`: a duration (bare numbers are milliseconds), at least one second. */
+export function parseEvery(text: string): number {
+  const ms = parseDuration(text, '--every');
   if (!(ms >= 1000)) throw new InputError(`--every "${text}" is ${ms} ms; the shortest interval is 1s`);
   return ms;
 }
