@@ -75,9 +75,19 @@ const SCRIPT = String.raw`
     for (var i = 0; i < summary.layers.length; i++) if (summary.layers[i].layer === l) return summary.layers[i];
     return null;
   }
+  function layerList() {
+    var ls = summary.layers.map(function (x) { return x.layer; });
+    var run = ls.every(function (x, i) { return i === 0 || x === ls[i - 1] + 1; });
+    return run && ls.length > 1 ? ls[0] + '-' + ls[ls.length - 1] : ls.join(', ');
+  }
+  // the word index names neurons by position: layer position x dModel + neuron
+  function neuronName(g) {
+    var info = summary.layers[Math.floor(g / summary.dModel)];
+    return (info ? info.layer : '?') + ':' + (g % summary.dModel);
+  }
   function loadLayer(l) {
     var info = layerInfo(l);
-    if (!info) return Promise.reject(new Error('layer ' + l + ' is out of range [0, ' + (summary.nLayers - 1) + ']'));
+    if (!info) return Promise.reject(new Error('layer ' + l + ' is not in this run (layers ' + layerList() + ')'));
     return loadScript('layer:' + l, info.script, function () { return layers[l] !== undefined; }).then(function () { return layers[l]; });
   }
   function loadWords() {
@@ -215,7 +225,7 @@ const SCRIPT = String.raw`
       hits.sort(function (a, b) { return b.score - a.score || a.g - b.g; });
       var head = el('tr', null, ['neuron', 'word', 'rank', 'score'].map(function (h) { return el('th', { text: h }); }));
       var rows = hits.slice(0, 500).map(function (h) {
-        var nm = Math.floor(h.g / summary.dModel) + ':' + (h.g % summary.dModel);
+        var nm = neuronName(h.g);
         return el('tr', null, [el('td', null, [link('neuron=' + nm, nm)]), el('td', { text: h.token }), el('td', { cls: 'num', text: String(h.rank) }), el('td', { cls: 'num', text: num(h.score) })]);
       });
       show('Word \u201c' + w + '\u201d', [
@@ -255,7 +265,7 @@ const SCRIPT = String.raw`
     var m = /^(\d+)\s*[:.\s]\s*(\d+)$/.exec(q);
     var g = /^g(\d+)$/i.exec(q);
     if (m) return 'neuron=' + Number(m[1]) + ':' + Number(m[2]);
-    if (g) return 'neuron=' + Math.floor(Number(g[1]) / summary.dModel) + ':' + (Number(g[1]) % summary.dModel);
+    if (g) return 'neuron=' + neuronName(Number(g[1]));
     return q ? 'word=' + encodeURIComponent(q) : '';
   }
   document.getElementById('search').addEventListener('submit', function (ev) {

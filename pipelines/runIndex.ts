@@ -66,7 +66,7 @@ export interface LayerIndex {
   readonly neurons: readonly IndexNeuron[];
 }
 
-/** Word -> the neurons where it is a top word: `[globalNeuron, rank, score]`, best score first. */
+/** Word -> the neurons where it is a top word: `[globalNeuron, rank, score]`, best score first (globalNeuron = position of the layer in the run x dModel + neuron). */
 export interface WordIndex {
   readonly version: number;
   readonly words: Readonly<Record<string, ReadonlyArray<readonly [number, number, number]>>>;
@@ -117,7 +117,9 @@ export interface NeuronInput {
 export interface RunIndexInput {
   readonly runId: string;
   readonly model: string;
+  /** Layers in the run; `layers` gives their model numbers (default 0 .. nLayers-1). */
   readonly nLayers: number;
+  readonly layers?: readonly number[];
   readonly dModel: number;
   readonly createdAt: string;
   readonly sentences: number;
@@ -150,14 +152,18 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
   if (!Number.isInteger(nLayers) || nLayers < 1 || !Number.isInteger(dModel) || dModel < 1) {
     throw new InputError(`run index: bad shape ${nLayers} layers x ${dModel} neurons`);
   }
+  const numbers = run.layers ?? Array.from({ length: nLayers }, (_, i) => i);
+  if (numbers.length !== nLayers) throw new InputError(`run index: ${numbers.length} layer numbers for ${nLayers} layers`);
+  const position = new Map(numbers.map((l, i) => [l, i]));
   const maxWords = run.maxTopWords ?? DEFAULT_INDEX_TOP_WORDS;
   const perLayer: IndexNeuron[][] = Array.from({ length: nLayers }, () => []);
   const seen = new Set<number>();
   const words = new Map<string, Array<[number, number, number]>>();
   for (const n of neurons) {
-    if (!Number.isInteger(n.layer) || n.layer < 0 || n.layer >= nLayers) throw new InputError(`run index: layer ${n.layer} is out of range [0, ${nLayers - 1}]`);
+    const at = position.get(n.layer);
+    if (at === undefined) throw new InputError(`run index: layer ${n.layer} is not in the run (layers ${numbers.join(', ')})`);
     if (!Number.isInteger(n.neuron) || n.neuron < 0 || n.neuron >= dModel) throw new InputError(`run index: neuron ${n.neuron} is out of range [0, ${dModel - 1}]`);
-    const g = n.layer * dModel + n.neuron;
+    const g = at * dModel + n.neuron;
     if (seen.has(g)) throw new InputError(`run index: neuron ${n.layer}:${n.neuron} is given twice`);
     seen.add(g);
     const plots = n.plots ?? { histogram: n.rendered, topWords: n.rendered && n.topWords.length > 0 };
@@ -167,7 +173,7 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
       if (!list) words.set(w.token, (list = []));
       list.push([g, w.rank, w.score]);
     }
-    perLayer[n.layer]!.push({
+    perLayer[at]!.push({
       layer: n.layer,
       neuron: n.neuron,
       globalNeuron: g,
@@ -187,10 +193,10 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
       },
     });
   }
-  const variancePlots = new Set(run.variancePlots ?? perLayer.map((_, l) => l));
-  const layers = perLayer.map((list, layer): LayerIndex => ({
+  const variancePlots = new Set(run.variancePlots ?? numbers);
+  const layers = perLayer.map((list, i): LayerIndex => ({
     version: RUN_INDEX_VERSION,
-    layer,
+    layer: numbers[i]!,
     neurons: list.sort((a, b) => a.neuron - b.neuron),
   }));
   // fromEntries defines own properties: a token such as `__proto__` stays a plain key

@@ -159,9 +159,33 @@ describe.skipIf(!hasChromium)('HTML index page in headless Chromium, opened from
     await open('neuron=1:150');
     expect(await page.evaluate<string>("document.querySelector('.error').textContent")).toBe('neuron 150 is out of range [0, 149]');
     await open('layer=2');
-    expect(await page.evaluate<string>("document.querySelector('.error').textContent")).toBe('layer 2 is out of range [0, 1]');
+    expect(await page.evaluate<string>("document.querySelector('.error').textContent")).toBe('layer 2 is not in this run (layers 0-1)');
     await open('neuron=x');
     expect(await page.evaluate<string>("document.querySelector('.error').textContent")).toContain('is not LAYER:NEURON');
+  });
+
+  it('names neurons by model layer when the run keeps a subset of layers', async () => {
+    const sub = join(site, 'subset');
+    const idx = buildRunIndex({ ...run, nLayers: 2, layers: [3, 5], dModel: 2 }, [3, 5].flatMap((layer) => [0, 1].map((neuron) => ({
+      layer, neuron, stats: { count: 1, mean: 0, variance: 1, std: 1, min: 0, max: 1 },
+      topWords: [{ token: 'x', score: 1, count: 1, mean: 1 }], topSentences: [], rendered: false,
+    }))));
+    for (const f of runIndexFiles(idx)) {
+      mkdirSync(dirname(join(sub, f.path)), { recursive: true });
+      writeFileSync(join(sub, f.path), f.body);
+    }
+    writeFileSync(join(sub, 'index.html'), renderHtmlIndex(idx.summary));
+    const subUrl = (hash: string): string => `${pathToFileURL(join(sub, 'index.html')).href}#${hash}`;
+    await page.goto('about:blank');
+    await page.goto(subUrl('q=g3'));
+    await page.waitFor(`location.hash === '#neuron=5:1' && (${ready})`);
+    expect(await page.evaluate<string>("document.querySelector('h2').textContent")).toBe('Neuron 5:1');
+    await page.goto(subUrl('word=x'));
+    await page.waitFor(`location.hash === '#word=x' && (${ready})`);
+    expect(await page.evaluate<string[]>("[...document.querySelectorAll('#word-hits td:first-child')].map((c) => c.textContent)")).toEqual(['3:0', '3:1', '5:0', '5:1']);
+    await page.goto(subUrl('layer=4'));
+    await page.waitFor(`location.hash === '#layer=4' && (${ready})`);
+    expect(await page.evaluate<string>("document.querySelector('.error').textContent")).toBe('layer 4 is not in this run (layers 3, 5)');
   });
 
   it('lists the layers on the home view', async () => {

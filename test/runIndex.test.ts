@@ -31,6 +31,15 @@ describe('run index', () => {
     expect(idx.summary.layers[1]!.maxVariance).toBeCloseTo(1.2);
   });
 
+  it('names layers by their model number when the run keeps a subset, global neurons by position', () => {
+    const idx = buildRunIndex({ ...run, layers: [3, 5] }, [neuron(5, 1, ['x'], true), neuron(3, 0, ['x'])]);
+    expect(idx.summary.layers.map((l) => [l.layer, l.script])).toEqual([[3, 'index/layer-3.js'], [5, 'index/layer-5.js']]);
+    const n = idx.layers[1]!.neurons[0]!;
+    expect([n.layer, n.neuron, n.globalNeuron, n.topSentences[0]!.svg]).toEqual([5, 1, 4, 'renders/5/1/0.svg']);
+    expect(idx.words.words['x']).toEqual([[0, 0, 1], [4, 0, 1]]);
+    expect(() => buildRunIndex({ ...run, layers: [3, 5] }, [neuron(4, 0, [])])).toThrow('layer 4 is not in the run (layers 3, 5)');
+  });
+
   it('indexes top words to neurons, best score first, keeping at most maxTopWords per neuron', () => {
     const idx = buildRunIndex({ ...run, maxTopWords: 2 }, [neuron(0, 0, ['x', 'cat', 'dog']), neuron(1, 1, ['cat']), neuron(0, 2, ['cat'])]);
     expect(idx.words.words['cat']).toEqual([[2, 0, 1], [4, 0, 1], [0, 1, 0.9]]);
@@ -63,7 +72,7 @@ describe('run index', () => {
   });
 
   it('refuses neurons out of range or given twice, naming them', () => {
-    expect(() => buildRunIndex(run, [neuron(2, 0, [])])).toThrow('layer 2 is out of range [0, 1]');
+    expect(() => buildRunIndex(run, [neuron(2, 0, [])])).toThrow('layer 2 is not in the run (layers 0, 1)');
     expect(() => buildRunIndex(run, [neuron(0, 3, [])])).toThrow('neuron 3 is out of range [0, 2]');
     expect(() => buildRunIndex(run, [neuron(0, 1, []), neuron(0, 1, [])])).toThrow('neuron 0:1 is given twice');
     expect(() => parseRunSummary({ version: 9 })).toThrow('version 9 is not supported');
