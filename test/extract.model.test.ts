@@ -14,6 +14,7 @@ import type { ExtractedSentence, ExtractOptions } from '../pipelines/ports.ts';
 import { loadExtractor, loadOnnxExtractor } from '../workers/models/index.ts';
 import { addHiddenStateOutputs } from '../workers/models/onnx/hiddenStates.ts';
 import { HiddenStatesSession } from '../workers/models/onnx/session.ts';
+import { maxLengthOf } from '../workers/models/onnx/tokenizer.ts';
 import { loadReference, maxAbsDiff, MODEL_NAMES, modelDir } from './fixtures/models/reference.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'neurox-model-'));
@@ -110,6 +111,18 @@ describe('bad models and options', () => {
     } finally {
       await ex.close();
     }
+  });
+});
+
+describe('maximum length', () => {
+  it("is capped by the model's position table: a tokenizer without model_max_length would let NeuroX crash the model", () => {
+    // transformers writes model_max_length = 1e30 when a tokenizer has none; Python then never truncates
+    expect(maxLengthOf(1e30, { model_type: 'bert', max_position_embeddings: 512 }, 'm')).toBe(512);
+    expect(maxLengthOf(128, { model_type: 'bert', max_position_embeddings: 512 }, 'm')).toBe(128);
+    // RoBERTa numbers positions from pad_token_id + 1
+    expect(maxLengthOf(undefined, { model_type: 'roberta', max_position_embeddings: 514, pad_token_id: 1 }, 'm')).toBe(512);
+    expect(maxLengthOf(undefined, { model_type: 'gpt2', n_positions: 1024 }, 'm')).toBe(1024);
+    expect(() => maxLengthOf(undefined, {}, 'm')).toThrow(/no maximum length/);
   });
 });
 

@@ -88,6 +88,40 @@ describe.each(MODEL_NAMES)('%s: ONNX Runtime matches PyTorch', (name) => {
   });
 });
 
+describe('BERT specifics', () => {
+  const ref = loadReference('bert');
+  let extractor: OnnxExtractor;
+  beforeAll(async () => {
+    extractor = await loadOnnxExtractor(modelDir('bert'), { cacheDir, threads: 1 });
+  });
+  afterAll(async () => extractor?.close());
+  const options: ExtractOptions = { aggregation: 'last', includeSpecialTokens: true, ignoreEmbeddings: false, batchSize: 2 };
+
+  it('tokens are the words of the sentence as written, not the joined pieces NeuroX writes (lowercased, accents stripped)', async () => {
+    const text = ref.sentences.find((s) => s.text.startsWith('Café'))?.text as string;
+    const [got] = await collect(extractor.extract([text], { ...options, includeSpecialTokens: false }));
+    // NeuroX's detokenized tokens for this sentence start 'cafe', 'naive', 'resume'
+    expect(got?.tokens.slice(0, 3)).toEqual(['Café', 'naïve', 'résumé']);
+  });
+
+  it('a word the tokenizer drops next to [CLS] or [SEP] gets a zero vector, special tokens kept (NeuroX stops with an assertion)', async () => {
+    const sentence = ref.sentences.find((s) => s.text.startsWith('\u200b')) as Reference['sentences'][number];
+    const [got] = await collect(extractor.extract([sentence.text], options));
+    expect(got?.tokens).toEqual(['[CLS]', ...sentence.words, '[SEP]']);
+    expect(got?.emptyWords).toEqual([0, sentence.words.length - 1]);
+    const c = sentence.cases['last:special'];
+    expect(maxAbsDiff((got as ExtractedSentence).data, ref.values(c!))).toBeLessThan(TOLERANCE);
+  });
+
+  it('a special token written in the text is fed to the model, as Python does, but is no piece of its word: the word gets a zero vector', async () => {
+    const sentence = ref.sentences.find((s) => s.text.includes('[SEP]')) as Reference['sentences'][number];
+    const [got] = await collect(extractor.extract([sentence.text], options));
+    expect(got?.tokens).toEqual(['[CLS]', ...sentence.words, '[SEP]']);
+    expect(got?.emptyWords).toEqual([sentence.words.indexOf('[SEP]')]);
+    expect(maxAbsDiff((got as ExtractedSentence).data, ref.values(sentence.cases['last:special']!))).toBeLessThan(TOLERANCE);
+  });
+});
+
 describe('batching', () => {
   const ref = loadReference('bert');
   const texts = ref.sentences.map((s) => s.text);
