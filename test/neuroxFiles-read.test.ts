@@ -121,6 +121,26 @@ describe('reading NeuroX activation files', () => {
     }
   });
 
+  it.each(FILES)('%s: sentences({ layers: [from, to) }) gives exactly those layers of the full read', async (name) => {
+    const full = await readAll(join(FIXTURES, name));
+    const file = await openActivationFile(join(FIXTURES, name), TOKENS);
+    try {
+      let i = 0;
+      for await (const s of file.sentences({ layers: [1, 3] })) {
+        const f = full[i++]!.activations;
+        const size = f.nTokens * f.dModel;
+        expect(s.activations.nLayers).toBe(2);
+        expect(Array.from(s.activations.data)).toEqual(Array.from(f.data.subarray(size, 3 * size)));
+      }
+      expect(i).toBe(full.length);
+      await expect(async () => {
+        for await (const _ of file.sentences({ layers: [2, 4] })) break;
+      }).rejects.toThrow('layers [2, 4) are not a range within [0, 3)');
+    } finally {
+      await file.close();
+    }
+  });
+
   it('drops a \\r before \\n in the tokens file, as Python\'s universal newlines do', async () => {
     const crlf = join(tmp, 'crlf.txt');
     await writeFile(crlf, (await readFile(TOKENS, 'utf8')).replaceAll('\n', '\r\n'));

@@ -114,19 +114,24 @@ export async function openHdf5Activations(path: string): Promise<OpenedActivatio
     return { shape, elementSize: meta.size, nbytes: meta.size * shape.reduce((a, b) => a * b, 1) };
   };
 
-  const read = (ds: Dataset, info: DatasetInfo, what: string): Float32Array => {
-    const ptr = module._malloc(Math.max(info.nbytes, 1));
-    if (ptr === 0) throw new Error(`${path}: ${what}: cannot allocate ${info.nbytes} bytes in the HDF5 heap`);
+  /** Layers `[from, to)` of a `[layers x tokens x neurons]` dataset: one hyperslab read, contiguous in the file. */
+  const read = (ds: Dataset, info: DatasetInfo, what: string, from: number, to: number): Float32Array => {
+    const [nLayers, nTokens, dModel] = info.shape as [number, number, number];
+    const all = from === 0 && to >= nLayers;
+    const nbytes = all ? info.nbytes : (to - from) * nTokens * dModel * info.elementSize;
+    const ptr = module._malloc(Math.max(nbytes, 1));
+    if (ptr === 0) throw new Error(`${path}: ${what}: cannot allocate ${nbytes} bytes in the HDF5 heap`);
     try {
       try {
         // raw read in the stored type (converted to little-endian by HDF5)
-        module.get_dataset_data(file.file_id, ds.path, null, null, null, BigInt(ptr));
+        if (all) module.get_dataset_data(file.file_id, ds.path, null, null, null, BigInt(ptr));
+        else module.get_dataset_data(file.file_id, ds.path, [BigInt(to - from), BigInt(nTokens), BigInt(dModel)], [BigInt(from), 0n, 0n], [1n, 1n, 1n], BigInt(ptr));
       } catch (err) {
         throw new InputError(`${path}: ${what}: cannot read dataset "${ds.path.replace(/^\/+/, '')}" (${hdf5Reason(err)})`);
       }
-      const bytes = module.HEAPU8.slice(ptr, ptr + info.nbytes);
+      const bytes = module.HEAPU8.slice(ptr, ptr + nbytes);
       if (info.elementSize === 4) return new Float32Array(bytes.buffer);
-      const values = new Float32Array(info.nbytes / 2);
+      const values = new Float32Array(nbytes / 2);
       decodeHalf(new Uint16Array(bytes.buffer), values);
       return values;
     } finally {
@@ -154,7 +159,7 @@ export async function openHdf5Activations(path: string): Promise<OpenedActivatio
     if (names.length === 0) throw new InputError(`${path}: no sentences`);
     const first = describe(dataset(names[0]!, 'sentence 0'), 'sentence 0');
 
-    const source = (): SentenceSource => {
+    const source = (layers?: readonly [number, number]): SentenceSource => {
       let i = 0;
       return {
         async next(): Promise<RawSentence | null> {
@@ -164,7 +169,9 @@ export async function openHdf5Activations(path: string): Promise<OpenedActivatio
           const ds = dataset(name, what);
           const info = describe(ds, what);
           const [nLayers, nTokens, dModel] = info.shape as [number, number, number];
-          return { nLayers, nTokens, dModel, data: read(ds, info, what), where: `dataset "${name}"` };
+          // a sentence with fewer layers than asked for is read whole and fails its shape check
+          const [from, to] = layers !== undefined && layers[1] <= nLayers ? layers : [0, nLayers];
+          return { nLayers, nTokens, dModel, data: read(ds, info, what, from, to), where: `dataset "${name}"` };
         },
         async countRest() {
           return names.length - i;

@@ -39,8 +39,12 @@ export interface ActivationSentence {
 
 export interface ActivationFile {
   readonly info: ActivationFileInfo;
-  /** A fresh pass over every sentence each time it is called. */
-  sentences(): AsyncIterable<ActivationSentence>;
+  /**
+   * A fresh pass over every sentence each time it is called. With `layers:
+   * [from, to)`, `activations` holds only those layers (`nLayers = to - from`,
+   * its layer 0 is the file's layer `from`); hdf5 then reads only them.
+   */
+  sentences(options?: { layers?: readonly [number, number] }): AsyncIterable<ActivationSentence>;
   close(): Promise<void>;
 }
 
@@ -56,8 +60,12 @@ function countMismatch(tokensPath: string, nTokens: number, activationsPath: str
   return new InputError(`${tokensPath} has ${nTokens} sentences but ${activationsPath} has ${nActivations}`);
 }
 
-async function* pairs(opened: OpenedActivations, activationsPath: string, tokensPath: string): AsyncGenerator<ActivationSentence> {
-  const source = opened.source();
+async function* pairs(opened: OpenedActivations, activationsPath: string, tokensPath: string, layers?: readonly [number, number]): AsyncGenerator<ActivationSentence> {
+  const [from, to] = layers ?? [0, opened.nLayers];
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opened.nLayers || from >= to) {
+    throw new InputError(`layers [${from}, ${to}) are not a range within [0, ${opened.nLayers})`);
+  }
+  const source = opened.source(layers);
   const lines = textLines(tokensPath, 'tokens file');
   let index = 0;
   try {
@@ -79,7 +87,7 @@ async function* pairs(opened: OpenedActivations, activationsPath: string, tokens
       if (raw.nTokens !== tokens.length) {
         throw new InputError(`sentence ${index}: ${tokens.length} tokens (${tokensPath} line ${index + 1}) but ${raw.nTokens} activation rows (${activationsPath}, ${raw.where})`);
       }
-      yield { index, tokens, activations: { tokens, data: raw.data, nLayers: raw.nLayers, nTokens: raw.nTokens, dModel: raw.dModel } };
+      yield { index, tokens, activations: { tokens, data: raw.data, nLayers: to - from, nTokens: raw.nTokens, dModel: raw.dModel } };
       index++;
     }
   } finally {
@@ -117,7 +125,7 @@ export async function openActivationFile(activationsPath: string, tokensPath: st
   };
   return {
     info,
-    sentences: () => pairs(opened, activationsPath, tokensPath),
+    sentences: (options) => pairs(opened, activationsPath, tokensPath, options?.layers),
     close: () => opened.close(),
   };
 }

@@ -61,7 +61,7 @@ export function decodeJsonSentence(path: string, lineIndex: number, sentence: nu
   return { nLayers, nTokens, dModel, data, where: `line ${lineIndex + 1}` };
 }
 
-function jsonSource(path: string): SentenceSource {
+function jsonSource(path: string, layers?: readonly [number, number]): SentenceSource {
   const lines = byteLines(path, 'activations file');
   let lineIndex = -1;
   let sentence = 0;
@@ -77,7 +77,11 @@ function jsonSource(path: string): SentenceSource {
     async next() {
       const line = await nextLine();
       if (line === null) return null;
-      return decodeJsonSentence(path, lineIndex, sentence++, line);
+      const raw = decodeJsonSentence(path, lineIndex, sentence++, line);
+      if (layers === undefined || raw.nLayers < layers[1]) return raw; // a short sentence fails its shape check later
+      // the layers are contiguous in [nLayers x nTokens x dModel]
+      const size = raw.nTokens * raw.dModel;
+      return { ...raw, data: raw.data.subarray(layers[0] * size, layers[1] * size) };
     },
     async countRest() {
       let n = 0;
@@ -105,7 +109,7 @@ export async function openJsonActivations(path: string): Promise<OpenedActivatio
     dModel: head.dModel,
     nSentences: null,
     dtype: 'float32',
-    source: () => jsonSource(path),
+    source: (layers) => jsonSource(path, layers),
     async close() {},
   };
 }

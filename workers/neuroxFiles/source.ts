@@ -1,6 +1,9 @@
 /** What a format-specific reader gives the pairing code in reader.ts. */
 
-/** One sentence's activations as stored, `data` is `[nLayers x nTokens x dModel]`. */
+/**
+ * One sentence's activations as stored. `nLayers` is the file's layer count;
+ * `data` is `[nRead x nTokens x dModel]` for the layers asked for (all by default).
+ */
 export interface RawSentence {
   readonly nLayers: number;
   readonly nTokens: number;
@@ -25,6 +28,7 @@ export interface OpenedActivations {
   /** Known up front for hdf5 (its index lists them); null for json. */
   readonly nSentences: number | null;
   readonly dtype: 'float32' | 'float16';
-  source(): SentenceSource;
+  /** A pass over the sentences, reading layers `[from, to)` only (default: all). */
+  source(layers?: readonly [number, number]): SentenceSource;
   close(): Promise<void>;
 }
