@@ -26,6 +26,7 @@ interface Options {
   dtype: string;
   batchSize: string;
   threads?: string;
+  executionProvider?: string;
   tokensOut?: string;
   cacheDir?: string;
   progress: boolean;
@@ -119,6 +120,7 @@ export function register(program: Command): void {
     .option('--dtype <type>', 'float32 or float16 values in the file', 'float32')
     .option('--batch-size <n>', 'sentences per model run (length-sorted)', '16')
     .option('--threads <n>', "ONNX Runtime threads (default: one per core)")
+    .option('--execution-provider <name>', "ONNX Runtime execution provider, e.g. cuda where the install has it", 'cpu')
     .option('--tokens-out <file>', "also write the tokens of each written sentence, one sentence per line (pairs with --out row for row)")
     .option('--cache-dir <dir>', 'where edited models are cached (default $NEUROX_CACHE_DIR/onnx or ~/.cache/neurox/onnx)')
     .option('--no-progress', 'no progress display on stderr')
@@ -153,7 +155,11 @@ async function runExtract(corpus: string, o: Options): Promise<void> {
   const format = formatOfPath(o.out);
   const { loadExtractor } = await import('../../workers/models/index.ts');
   const { createProgress } = await import('../progress.ts');
-  const extractor = await loadExtractor(o.model, { ...(threads ? { threads } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) });
+  const extractor = await loadExtractor(o.model, {
+    ...(threads ? { threads } : {}),
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+    ...(o.executionProvider ? { executionProvider: o.executionProvider } : {}),
+  });
   const empty: number[] = [];
   let writer: Awaited<ReturnType<typeof createActivationWriter>> | undefined;
   let tokensOut: Awaited<ReturnType<typeof open>> | undefined;
