@@ -9,7 +9,10 @@
  * rereads its activation cache); generation is not timed.
  *
  *   npx tsx bench/topWords.ts [--tokens 1000000] [--neurons 768] [--types 20000]
- *     [--shard 65536] [--block 768] [--numTokens 10] [--seed 1]
+ *     [--shard 65536] [--block 768] [--numTokens 10] [--seed 1] [--repeat 2] [--partials]
+ *
+ * Times are CPU seconds of this process (user + system): the machine's two
+ * cores are shared, and wall time would measure the neighbours.
  *
  * Prints one JSON line.
  */
@@ -33,6 +36,13 @@ const shardTokens = arg('shard', 65_536);
 const blockSize = arg('block', nNeurons);
 const numTokens = arg('numTokens', 10);
 const seed = arg('seed', 1);
+// 'direct': builders add straight into the reducer (in-process runs);
+// 'partials': each shard x block makes a TypeScores partial, then the
+// reducer merges them (what distributed jobs do, minus the bytes).
+const mode = process.argv.includes('--partials') ? 'partials' : 'direct';
+// Runs of the whole computation; the first pays first touches of the reused
+// buffers ("cold"), the last shows a worker's steady state ("warm").
+const repeat = arg('repeat', 2);
 
 // mulberry32: small, fast, seedable.
 function rng(s: number): () => number {
@@ -98,62 +108,89 @@ const shards = Array.from({ length: nShards }, (_, s) => shard(s));
 const generate = now() - t0;
 const rssAfterData = process.memoryUsage().rss;
 
-let pass1 = 0;
-let pass2 = 0;
-let merge = 0;
-let rank = 0;
-
-const wall0 = wall();
-t0 = now();
-const moments = emptyMoments(nNeurons);
-shards.forEach(({ m }, s) => accumulateMoments(moments, m, { label: `shard ${s}` }));
-pass1 = now() - t0;
-
-let seenTypes = 0;
-let returned = 0;
-let builder: TypeScoresBuilder | null = null;
-const reducer = new TypeScoresReducer({ expectedTypes: nTypes });
-for (let b = 0; b < nNeurons; b += blockSize) {
-  const size = Math.min(blockSize, nNeurons - b);
-  const mu = moments.mean.subarray(b, b + size);
-  reducer.reset();
-  for (let s = 0; s < nShards; s++) {
-    const { tokens, m } = shards[s]!;
-    t0 = now();
-    const block = { shard: s, firstNeuron: b, mu };
-    if (builder) builder.reset(block);
-    else builder = new TypeScoresBuilder(block);
-    builder.add(tokens, m, { label: `shard ${s}` });
-    const partial = builder.finish();
-    pass2 += now() - t0;
-    t0 = now();
-    reducer.add(partial);
-    merge += now() - t0;
-  }
-  t0 = now();
-  const reduced = reducer.finish();
-  merge += now() - t0;
-  seenTypes = reduced.tokens.length;
-  t0 = now();
-  const top = rankTopWords(reduced, { numTokens });
-  rank += now() - t0;
-  returned += top.reduce((n, l) => n + l.length, 0);
+interface Timing {
+  pass1: number;
+  pass2: number;
+  merge: number;
+  rank: number;
+  system: number;
+  wall: number;
+  types: number;
+  returned: number;
 }
 
-const wallSeconds = wall() - wall0;
+// One whole computation: pass 1, pass 2 per block, reduce, rank. The builder
+// and the reducer are reused across blocks and runs, as a worker would.
+let builder: TypeScoresBuilder | null = null;
+const reducer = new TypeScoresReducer({ expectedTypes: nTypes });
+
+function run(): Timing {
+  const tm: Timing = { pass1: 0, pass2: 0, merge: 0, rank: 0, system: 0, wall: 0, types: 0, returned: 0 };
+  const wall0 = wall();
+  const cpu0 = process.cpuUsage();
+  let t0 = now();
+  const moments = emptyMoments(nNeurons);
+  shards.forEach(({ m }, s) => accumulateMoments(moments, m, { label: `shard ${s}` }));
+  tm.pass1 = now() - t0;
+
+  for (let b = 0; b < nNeurons; b += blockSize) {
+    const size = Math.min(blockSize, nNeurons - b);
+    const mu = moments.mean.subarray(b, b + size);
+    reducer.reset();
+    for (let s = 0; s < nShards; s++) {
+      const { tokens, m } = shards[s]!;
+      t0 = now();
+      const block = { shard: s, firstNeuron: b, mu };
+      if (builder) builder.reset(block);
+      else builder = new TypeScoresBuilder(block);
+      builder.add(tokens, m, { label: `shard ${s}` });
+      if (mode === 'direct') {
+        builder.finishInto(reducer);
+        tm.pass2 += now() - t0;
+      } else {
+        const partial = builder.finish();
+        tm.pass2 += now() - t0;
+        t0 = now();
+        reducer.add(partial);
+        tm.merge += now() - t0;
+      }
+    }
+    t0 = now();
+    const reduced = reducer.finish();
+    tm.merge += now() - t0;
+    tm.types = reduced.tokens.length;
+    t0 = now();
+    const top = rankTopWords(reduced, { numTokens });
+    tm.rank += now() - t0;
+    tm.returned += top.reduce((n, l) => n + l.length, 0);
+  }
+  tm.wall = wall() - wall0;
+  tm.system = process.cpuUsage(cpu0).system / 1e6;
+  return tm;
+}
+
+const runs = Array.from({ length: repeat }, run);
 const tn = nTokens * nNeurons;
-const total = pass1 + pass2 + merge + rank;
 const peak = process.resourceUsage().maxRSS * 1024;
+const report = (tm: Timing): Record<string, number> => {
+  const total = tm.pass1 + tm.pass2 + tm.merge + tm.rank;
+  return {
+    pass1Seconds: round(tm.pass1), pass2Seconds: round(tm.pass2), mergeSeconds: round(tm.merge), rankSeconds: round(tm.rank),
+    totalSeconds: round(total),
+    // Page faults on fresh buffers show up as system time (slow on these VMs).
+    systemSeconds: round(tm.system),
+    wallSeconds: round(tm.wall),
+    pass1TokenNeuronsPerSecond: Math.round(tn / tm.pass1),
+    pass2TokenNeuronsPerSecond: Math.round(tn / (tm.pass2 + tm.merge)),
+    totalTokenNeuronsPerSecond: Math.round(tn / total),
+  };
+};
 console.log(JSON.stringify({
   bench: 'topWords',
-  nTokens, nNeurons, types: seenTypes, shardTokens, nShards, blockSize, numTokens,
-  pass1Seconds: round(pass1), pass2Seconds: round(pass2), mergeSeconds: round(merge), rankSeconds: round(rank),
-  totalSeconds: round(total),
-  wallSeconds: round(wallSeconds),
-  pass1TokenNeuronsPerSecond: Math.round(tn / pass1),
-  pass2TokenNeuronsPerSecond: Math.round(tn / pass2),
-  totalTokenNeuronsPerSecond: Math.round(tn / total),
-  topWordsReturned: returned,
+  mode, nTokens, nNeurons, types: runs[0]!.types, shardTokens, nShards, blockSize, numTokens,
+  cold: report(runs[0]!),
+  ...(repeat > 1 ? { warm: report(runs[repeat - 1]!) } : {}),
+  topWordsReturned: runs[0]!.returned,
   generateSeconds: round(generate),
   corpusMB: Math.round((tn * 4) / 2 ** 20),
   peakRssMB: Math.round(peak / 2 ** 20),

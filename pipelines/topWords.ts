@@ -117,10 +117,6 @@ function typeScoresInMemory(
   return builder.finish();
 }
 
-// Neurons ranked together: their scores are gathered type-major (one cache
-// line per type for 8 neurons) instead of striding nNeurons per type each.
-const RANK_GROUP = 8;
-
 /**
  * Ranks every neuron of a (reduced) `TypeScores`: `result[j]` is the top words
  * of neuron `firstNeuron + j`. Score = (sumAbs / count) / max over types;
@@ -130,87 +126,126 @@ const RANK_GROUP = 8;
  */
 export function rankTopWords(ts: TypeScores, options?: TopWordsOptions): TopWord[][] {
   const { numTokens, minThreshold } = resolveTopWordsOptions(options);
+  const max = bestTypeScores(ts);
+  return numTokens > 0 ? rankTopK(ts, max, numTokens, minThreshold) : rankAll(ts, max, minThreshold);
+}
+
+/** `[nNeurons]` the best type's mean |x - mu| per neuron, in one sequential pass. */
+function bestTypeScores(ts: TypeScores): Float64Array {
   const B = ts.nNeurons;
-  const nTypes = ts.tokens.length;
+  const max = new Float64Array(B);
+  for (let t = 0; t < ts.tokens.length; t++) {
+    const c = ts.count[t]!;
+    const o = t * B;
+    for (let j = 0; j < B; j++) {
+      const s = ts.sumAbs[o + j]! / c;
+      if (s > max[j]!) max[j] = s;
+    }
+  }
+  return max;
+}
+
+// The one definition of a type's normalised score for neuron j.
+function scoreOf(ts: TypeScores, max: Float64Array, t: number, j: number): number {
+  const m = max[j]!;
+  return m > 0 ? ts.sumAbs[t * ts.nNeurons + j]! / ts.count[t]! / m : 0;
+}
+
+function topWord(ts: TypeScores, max: Float64Array, t: number, j: number): TopWord {
+  const c = ts.count[t]!;
+  return { token: ts.tokens[t]!, score: scoreOf(ts, max, t, j), count: c, mean: ts.sumX[t * ts.nNeurons + j]! / c };
+}
+
+/**
+ * numTokens > 0: one sequential pass over the types x neurons sums with a
+ * bounded heap per neuron; a type enters only if it beats the neuron's bar
+ * (the threshold, or the worst kept type once the heap is full). Types come
+ * in first-occurrence order, so one that only ties the worst kept type ranks
+ * after it and stays out (stable).
+ */
+function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number): TopWord[][] {
+  const B = ts.nNeurons;
+  const heap = new Int32Array(B * k);
+  const size = new Int32Array(B);
+  const bar = new Float64Array(B).fill(minThreshold);
+  const score = (t: number, j: number): number => scoreOf(ts, max, t, j);
+  // Heap order: the worst kept type at the root.
+  const worse = (a: number, b: number, j: number): boolean => {
+    const sa = score(a, j);
+    const sb = score(b, j);
+    return sa < sb || (sa === sb && a > b);
+  };
+  for (let t = 0; t < ts.tokens.length; t++) {
+    const c = ts.count[t]!;
+    const o = t * B;
+    for (let j = 0; j < B; j++) {
+      const m = max[j]!;
+      const s = m > 0 ? ts.sumAbs[o + j]! / c / m : 0;
+      if (!(s > bar[j]!)) continue;
+      const h = j * k;
+      let n = size[j]!;
+      if (n < k) {
+        let i = n++;
+        heap[h + i] = t;
+        while (i > 0) {
+          const p = (i - 1) >> 1;
+          if (!worse(heap[h + i]!, heap[h + p]!, j)) break;
+          const tmp = heap[h + i]!;
+          heap[h + i] = heap[h + p]!;
+          heap[h + p] = tmp;
+          i = p;
+        }
+        size[j] = n;
+      } else {
+        heap[h] = t;
+        for (let i = 0; ;) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let w = i;
+          if (l < k && worse(heap[h + l]!, heap[h + w]!, j)) w = l;
+          if (r < k && worse(heap[h + r]!, heap[h + w]!, j)) w = r;
+          if (w === i) break;
+          const tmp = heap[h + i]!;
+          heap[h + i] = heap[h + w]!;
+          heap[h + w] = tmp;
+          i = w;
+        }
+      }
+      if (n === k) bar[j] = Math.max(minThreshold, score(heap[h]!, j));
+    }
+  }
   const out: TopWord[][] = [];
-  const group = new Float64Array(RANK_GROUP * nTypes);
-  const scores = new Float64Array(nTypes);
-  const kept = new Int32Array(nTypes);
-  for (let j0 = 0; j0 < B; j0 += RANK_GROUP) {
-    const g = Math.min(RANK_GROUP, B - j0);
-    for (let t = 0; t < nTypes; t++) {
-      const c = ts.count[t]!;
-      const o = t * B + j0;
-      for (let k = 0; k < g; k++) group[k * nTypes + t] = ts.sumAbs[o + k]! / c;
-    }
-    for (let k = 0; k < g; k++) {
-      let max = 0;
-      for (let t = 0; t < nTypes; t++) {
-        const s = group[k * nTypes + t]!;
-        scores[t] = s;
-        if (s > max) max = s;
-      }
-      let n = 0;
-      for (let t = 0; t < nTypes; t++) {
-        const s = max > 0 ? scores[t]! / max : 0;
-        scores[t] = s;
-        if (s > minThreshold) kept[n++] = t;
-      }
-      const ranked = selectRanked(kept.subarray(0, n), scores, numTokens);
-      const j = j0 + k;
-      out.push(ranked.map((t) => ({
-        token: ts.tokens[t]!,
-        score: scores[t]!,
-        count: ts.count[t]!,
-        mean: ts.sumX[t * B + j]! / ts.count[t]!,
-      })));
-    }
+  for (let j = 0; j < B; j++) {
+    const kept = Array.from(heap.subarray(j * k, j * k + size[j]!));
+    kept.sort((a, b) => score(b, j) - score(a, j) || a - b);
+    out.push(kept.map((t) => topWord(ts, max, t, j)));
   }
   return out;
 }
 
-/**
- * The first `limit` (all when 0) of `candidates` (ascending type ids) in rank
- * order: higher score first, equal scores in type (first-occurrence) order.
- * A bounded heap when limit is small against the candidates: ranking 20k
- * types to keep 10 should not sort 20k.
- */
-function selectRanked(candidates: Int32Array, scores: Float64Array, limit: number): number[] {
-  const cmp = (a: number, b: number): number => scores[b]! - scores[a]! || a - b;
-  if (limit === 0 || candidates.length <= limit * 4) {
-    const all = Array.from(candidates).sort(cmp);
-    return limit === 0 ? all : all.slice(0, limit);
-  }
-  // Min-heap of the best `limit` so far; heap[0] is the worst of them.
-  // Candidates come in ascending type order, so a candidate that only ties
-  // the worst kept one ranks after it and is skipped (stable).
-  const heap = Array.from(candidates.subarray(0, limit)).sort(cmp).reverse();
-  let worst = scores[heap[0]!]!;
-  for (let i = limit; i < candidates.length; i++) {
-    const t = candidates[i]!;
-    const st = scores[t]!;
-    if (st <= worst) continue;
-    heap[0] = t;
-    for (let p = 0; ;) {
-      const l = 2 * p + 1;
-      const r = l + 1;
-      let w = p;
-      if (l < limit && rankedBefore(heap[w]!, heap[l]!, scores)) w = l;
-      if (r < limit && rankedBefore(heap[w]!, heap[r]!, scores)) w = r;
-      if (w === p) break;
-      const tmp = heap[p]!;
-      heap[p] = heap[w]!;
-      heap[w] = tmp;
-      p = w;
-    }
-    worst = scores[heap[0]!]!;
-  }
-  return heap.sort(cmp);
-}
+// Neurons ranked together: their scores are gathered type-major (one cache
+// line per type for 8 neurons) instead of striding nNeurons per type each.
+const RANK_GROUP = 8;
 
-// True when type a ranks before type b (so b is the worse of the two).
-function rankedBefore(a: number, b: number, scores: Float64Array): boolean {
-  const sa = scores[a]!;
-  const sb = scores[b]!;
-  return sa > sb || (sa === sb && a < b);
+/** numTokens = 0: every type above the threshold, per neuron, fully sorted. */
+function rankAll(ts: TypeScores, max: Float64Array, minThreshold: number): TopWord[][] {
+  const B = ts.nNeurons;
+  const nTypes = ts.tokens.length;
+  const out: TopWord[][] = [];
+  const group = new Float64Array(RANK_GROUP * nTypes);
+  const kept: number[] = [];
+  for (let j0 = 0; j0 < B; j0 += RANK_GROUP) {
+    const g = Math.min(RANK_GROUP, B - j0);
+    for (let t = 0; t < nTypes; t++) {
+      for (let i = 0; i < g; i++) group[i * nTypes + t] = scoreOf(ts, max, t, j0 + i);
+    }
+    for (let i = 0; i < g; i++) {
+      kept.length = 0;
+      const base = i * nTypes;
+      for (let t = 0; t < nTypes; t++) if (group[base + t]! > minThreshold) kept.push(t);
+      kept.sort((a, b) => group[base + b]! - group[base + a]! || a - b);
+      out.push(kept.map((t) => topWord(ts, max, t, j0 + i)));
+    }
+  }
+  return out;
 }

@@ -168,8 +168,10 @@ export class TypeScoresBuilder {
     }
     const { sumAbs, sumX } = this;
     const datas = this.chunks.map((c) => c.m.data);
-    accumulateTypes(datas, this.rowChunk, this.rowBase, firstNeuron, this.order, this.start.subarray(0, nTypes + 1), mu, sumAbs, sumX);
-
+    const { rowChunk, rowBase, order, start } = this;
+    for (let t = 0; t < nTypes; t++) {
+      accumulateType(datas, rowChunk, rowBase, firstNeuron, order, start[t]!, start[t + 1]!, mu, sumAbs, sumX, t * B);
+    }
     const n = nTypes * B;
     for (let i = 0; i < n; i++) {
       if (!Number.isFinite(sumAbs[i]!)) this.throwNonFinite();
@@ -186,6 +188,32 @@ export class TypeScoresBuilder {
       sumAbs: sumAbs.subarray(0, n),
       sumX: sumX.subarray(0, n),
     };
+  }
+
+  /**
+   * Adds this shard's sums for the current block straight into `reducer`:
+   * the same bytes as `reducer.add(builder.finish())`, without the shard's
+   * types x neurons table (each type's row goes through a scratch row in
+   * cache). For in-process runs that reduce as they go.
+   */
+  finishInto(reducer: TypeScoresSink): void {
+    const { shard, firstNeuron, mu } = this;
+    const B = mu.length;
+    const nTypes = this.vocab.size;
+    if (!this.grouped) this.group();
+    reducer.beginShard({ firstNeuron, nNeurons: B, mu, shards: Int32Array.of(shard) });
+    const datas = this.chunks.map((c) => c.m.data);
+    const { rowChunk, rowBase, order, start, count } = this;
+    const tokens = this.vocab.tokens;
+    const abs = new Float64Array(B);
+    const x = new Float64Array(B);
+    for (let t = 0; t < nTypes; t++) {
+      accumulateType(datas, rowChunk, rowBase, firstNeuron, order, start[t]!, start[t + 1]!, mu, abs, x, 0);
+      for (let j = 0; j < B; j++) {
+        if (!Number.isFinite(abs[j]!)) this.throwNonFinite();
+      }
+      reducer.addType(tokens[t]!, shard, this.firstOffset[t]!, count[t]!, abs, x, 0);
+    }
   }
 
   // Rows grouped by type (counting sort, stable): each type's sums stay in
@@ -236,59 +264,60 @@ function grow<T extends Int32Array | Float64Array>(a: T, n: number, keep: number
 }
 
 /**
- * The pass-2 kernel: for each type, for each of its rows, for each neuron of
- * the block: sumAbs = sum |x - mu|, sumX = sum x. `order[start[t]..start[t+1])`
- * are type t's rows in corpus order; row r's neuron g is at
+ * The pass-2 kernel for one type: over its rows `order[k0..k1)` (corpus
+ * order), for each neuron of the block, sum |x - mu| and sum x into
+ * `outAbs[o..o+B)`, `outX[o..o+B)`. Row r's neuron g is at
  * `datas[rowChunk[r]][rowBase[r] + g]`. Rows are taken four at a time (each
  * sum loaded and stored once per four values: 2.3x faster in V8); the
- * grouping depends
- * only on the type's row count, so results do not depend on the block width.
+ * grouping depends only on the type's row count, so results do not depend on
+ * the block width.
  */
-function accumulateTypes(
+function accumulateType(
   datas: readonly Float32Array[], rowChunk: Int32Array, rowBase: Float64Array, firstNeuron: number,
-  order: Int32Array, start: Int32Array, mu: Float64Array, sumAbs: Float64Array, sumX: Float64Array,
+  order: Int32Array, k0: number, k1: number, mu: Float64Array, outAbs: Float64Array, outX: Float64Array, o: number,
 ): void {
   const B = mu.length;
-  const nTypes = start.length - 1;
-  for (let t = 0; t < nTypes; t++) {
-    const o = t * B;
-    const k1 = start[t + 1]!;
-    let k = start[t]!;
-    // Reused buffers hold the previous block's sums.
-    sumAbs.fill(0, o, o + B);
-    sumX.fill(0, o, o + B);
-    for (; k + 3 < k1; k += 4) {
-      const r0 = order[k]!;
-      const r1 = order[k + 1]!;
-      const r2 = order[k + 2]!;
-      const r3 = order[k + 3]!;
-      const a0 = datas[rowChunk[r0]!]!;
-      const a1 = datas[rowChunk[r1]!]!;
-      const a2 = datas[rowChunk[r2]!]!;
-      const a3 = datas[rowChunk[r3]!]!;
-      const b0 = rowBase[r0]! + firstNeuron;
-      const b1 = rowBase[r1]! + firstNeuron;
-      const b2 = rowBase[r2]! + firstNeuron;
-      const b3 = rowBase[r3]! + firstNeuron;
-      for (let j = 0; j < B; j++) {
-        const m = mu[j]!;
-        const x0 = a0[b0 + j]!;
-        const x1 = a1[b1 + j]!;
-        const x2 = a2[b2 + j]!;
-        const x3 = a3[b3 + j]!;
-        sumAbs[o + j] = sumAbs[o + j]! + (Math.abs(x0 - m) + Math.abs(x1 - m) + (Math.abs(x2 - m) + Math.abs(x3 - m)));
-        sumX[o + j] = sumX[o + j]! + (x0 + x1 + (x2 + x3));
-      }
-    }
-    for (; k < k1; k++) {
-      const r = order[k]!;
-      const a = datas[rowChunk[r]!]!;
-      const b = rowBase[r]! + firstNeuron;
-      for (let j = 0; j < B; j++) {
-        const x = a[b + j]!;
-        sumAbs[o + j] = sumAbs[o + j]! + Math.abs(x - mu[j]!);
-        sumX[o + j] = sumX[o + j]! + x;
-      }
+  // Reused buffers hold earlier sums.
+  outAbs.fill(0, o, o + B);
+  outX.fill(0, o, o + B);
+  let k = k0;
+  for (; k + 3 < k1; k += 4) {
+    const r0 = order[k]!;
+    const r1 = order[k + 1]!;
+    const r2 = order[k + 2]!;
+    const r3 = order[k + 3]!;
+    const a0 = datas[rowChunk[r0]!]!;
+    const a1 = datas[rowChunk[r1]!]!;
+    const a2 = datas[rowChunk[r2]!]!;
+    const a3 = datas[rowChunk[r3]!]!;
+    const b0 = rowBase[r0]! + firstNeuron;
+    const b1 = rowBase[r1]! + firstNeuron;
+    const b2 = rowBase[r2]! + firstNeuron;
+    const b3 = rowBase[r3]! + firstNeuron;
+    for (let j = 0; j < B; j++) {
+      const m = mu[j]!;
+      const x0 = a0[b0 + j]!;
+      const x1 = a1[b1 + j]!;
+      const x2 = a2[b2 + j]!;
+      const x3 = a3[b3 + j]!;
+      outAbs[o + j] = outAbs[o + j]! + (Math.abs(x0 - m) + Math.abs(x1 - m) + (Math.abs(x2 - m) + Math.abs(x3 - m)));
+      outX[o + j] = outX[o + j]! + (x0 + x1 + (x2 + x3));
     }
   }
+  for (; k < k1; k++) {
+    const r = order[k]!;
+    const a = datas[rowChunk[r]!]!;
+    const b = rowBase[r]! + firstNeuron;
+    for (let j = 0; j < B; j++) {
+      const x = a[b + j]!;
+      outAbs[o + j] = outAbs[o + j]! + Math.abs(x - mu[j]!);
+      outX[o + j] = outX[o + j]! + x;
+    }
+  }
+}
+
+/** What `finishInto` feeds: `TypeScoresReducer` (typeScoresReduce.ts). */
+export interface TypeScoresSink {
+  beginShard(p: Pick<TypeScores, 'firstNeuron' | 'nNeurons' | 'mu' | 'shards'>): void;
+  addType(token: string, shard: number, offset: number, count: number, sumAbs: Float64Array, sumX: Float64Array, from: number): void;
 }

@@ -13,9 +13,9 @@
  */
 import { InputError } from './errors.ts';
 import { LayoutReader, LayoutWriter } from './partialBytes.ts';
-import type { TypeScores } from './typeScores.ts';
+import type { TypeScores, TypeScoresSink } from './typeScores.ts';
 
-export class TypeScoresReducer {
+export class TypeScoresReducer implements TypeScoresSink {
   private block: { firstNeuron: number; nNeurons: number; mu: Float64Array } | null = null;
   private ids = new Map<string, number>();
   private tokens: string[] = [];
@@ -47,50 +47,52 @@ export class TypeScoresReducer {
   }
 
   add(p: TypeScores): void {
-    const b = this.checkBlock(p);
+    this.beginShard(p);
+    for (let t = 0; t < p.tokens.length; t++) {
+      this.addType(p.tokens[t]!, p.firstShard[t]!, p.firstOffset[t]!, p.count[t]!, p.sumAbs, p.sumX, t * p.nNeurons);
+    }
+  }
+
+  /** Checks a partial's block, mean and shards before its types are added (also used by `TypeScoresBuilder.finishInto`). */
+  beginShard(p: Pick<TypeScores, 'firstNeuron' | 'nNeurons' | 'mu' | 'shards'>): void {
+    this.checkBlock(p);
     for (const s of p.shards) {
       if (this.shards.has(s)) throw new InputError(`type scores: shard ${s} was already added: it would be counted twice`);
     }
     for (const s of p.shards) this.shards.add(s);
-    const B = b.nNeurons;
-    const nNew = p.tokens.filter((t) => !this.ids.has(t)).length;
-    this.reserve(this.tokens.length + nNew, B);
+  }
+
+  /** Adds one type's count and sums (`sumAbs[from..from+nNeurons)`, same for sumX) after `beginShard`. */
+  addType(token: string, shard: number, offset: number, n: number, pa: Float64Array, px: Float64Array, from: number): void {
+    const B = this.block!.nNeurons;
+    let id = this.ids.get(token);
+    const o = (id ?? this.tokens.length) * B;
+    if (id === undefined) {
+      id = this.tokens.length;
+      this.reserve(id + 1, B);
+      this.ids.set(token, id);
+      this.tokens.push(token);
+      this.firstShard.push(shard);
+      this.firstOffset.push(offset);
+      // Reused buffers are not cleared: a new type's row is assigned.
+      this.count[id] = n;
+      this.sumAbs.set(pa.subarray(from, from + B), o);
+      this.sumX.set(px.subarray(from, from + B), o);
+      return;
+    }
+    if (shard < this.firstShard[id]! || (shard === this.firstShard[id]! && offset < this.firstOffset[id]!)) {
+      this.firstShard[id] = shard;
+      this.firstOffset[id] = offset;
+    }
     const { count, sumAbs, sumX } = this;
-    const { count: pc, sumAbs: pa, sumX: px } = p;
-    for (let t = 0; t < p.tokens.length; t++) {
-      const token = p.tokens[t]!;
-      let id = this.ids.get(token);
-      const shard = p.firstShard[t]!;
-      const offset = p.firstOffset[t]!;
-      const isNew = id === undefined;
-      if (id === undefined) {
-        id = this.tokens.length;
-        this.ids.set(token, id);
-        this.tokens.push(token);
-        this.firstShard.push(shard);
-        this.firstOffset.push(offset);
-      } else if (shard < this.firstShard[id]! || (shard === this.firstShard[id]! && offset < this.firstOffset[id]!)) {
-        this.firstShard[id] = shard;
-        this.firstOffset[id] = offset;
-      }
-      const o = id * B;
-      const po = t * B;
-      if (isNew) {
-        // Reused buffers are not cleared: a new type's row is assigned.
-        count[id] = pc[t]!;
-        sumAbs.set(pa.subarray(po, po + B), o);
-        sumX.set(px.subarray(po, po + B), o);
-      } else {
-        count[id] = count[id]! + pc[t]!;
-        for (let j = 0; j < B; j++) {
-          sumAbs[o + j] = sumAbs[o + j]! + pa[po + j]!;
-          sumX[o + j] = sumX[o + j]! + px[po + j]!;
-        }
-      }
+    count[id] = count[id]! + n;
+    for (let j = 0; j < B; j++) {
+      sumAbs[o + j] = sumAbs[o + j]! + pa[from + j]!;
+      sumX[o + j] = sumX[o + j]! + px[from + j]!;
     }
   }
 
-  private checkBlock(p: TypeScores): { firstNeuron: number; nNeurons: number; mu: Float64Array } {
+  private checkBlock(p: Pick<TypeScores, 'firstNeuron' | 'nNeurons' | 'mu' | 'shards'>): { firstNeuron: number; nNeurons: number; mu: Float64Array } {
     const b = this.block;
     if (b === null) {
       this.block = { firstNeuron: p.firstNeuron, nNeurons: p.nNeurons, mu: Float64Array.from(p.mu) };

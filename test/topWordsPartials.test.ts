@@ -64,6 +64,19 @@ describe('type scores across shards', () => {
     expect(r.finish().tokens).toEqual(whole.tokens);
   });
 
+  it('added straight from builders (finishInto) equal the reduce of their partials, bit for bit', () => {
+    const viaPartials = new TypeScoresReducer();
+    const direct = new TypeScoresReducer({ expectedTypes: 4 });
+    const b = new TypeScoresBuilder({ shard: 0, firstNeuron: 1, mu: mu.subarray(1, 5) });
+    for (const s of [0, 1, 2]) {
+      b.reset({ shard: s, firstNeuron: 1, mu: mu.subarray(1, 5) });
+      for (let i = s * 13; i < s * 13 + 13; i++) b.add(sentences[i]!, acts[i]!);
+      viaPartials.add(b.finish());
+      b.finishInto(direct);
+    }
+    expect(encodeTypeScores(direct.finish())).toEqual(encodeTypeScores(viaPartials.finish()));
+  });
+
   it('refuse a shard added twice (it would be counted twice)', () => {
     const p = build(sentences, acts, 5, 0, mu, 0, 3);
     expect(() => reduceTypeScores([p, p])).toThrow(new InputError('type scores: shard 5 was already added: it would be counted twice'));
@@ -117,6 +130,24 @@ describe('type scores across shards', () => {
     b.add(['a', 'b'], matrix(Float32Array.of(0, 1, 2, 3, 4, 5), 2, 3));
     b.add(['c', 'd'], matrix(Float32Array.of(0, 1, 2, 3, 4, NaN), 2, 3), { label: 'sentence 7' });
     expect(() => b.finish()).toThrow(new InputError('sentence 7, token 1, neuron 2: activation NaN is not finite'));
+  });
+});
+
+describe('ranking', () => {
+  it('keeps the first numTokens of the full ranking (bounded heap), ties in first-occurrence order', () => {
+    // Values on a coarse grid so that many types tie exactly.
+    let seed = 11;
+    const rnd = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const words = Array.from({ length: 300 }, (_, i) => `t${i}`);
+    const sents = Array.from({ length: 200 }, () => Array.from({ length: 5 }, () => words[Math.floor(rnd() * words.length)]!));
+    const ms = sents.map((s) => matrix(Float32Array.from({ length: s.length * 4 }, () => Math.floor(rnd() * 4) - 1.5), s.length, 4));
+    const ts = build(sents, ms, 0, 0, new Float64Array(4));
+    const full = rankTopWords(ts);
+    for (const k of [1, 2, 7, 50, 1000]) {
+      const top = rankTopWords(ts, { numTokens: k });
+      top.forEach((list, j) => expect(list).toEqual(full[j]!.slice(0, k)));
+    }
+    expect(full[0]!.filter((w) => w.score === full[0]![0]!.score).length).toBeGreaterThan(5);
   });
 });
 
