@@ -68,8 +68,12 @@ export function shardCacheKeys(modelHash: string, optionsHash: string, shardHash
 export interface RunKeys {
   readonly prefix: string;
   readonly manifest: string;
-  /** Merged moments of the whole corpus: pass 2 reads each neuron's mean here. */
+  /** Merged moments of the whole corpus (pipelines/moments.ts encoding). */
   readonly moments: string;
+  /** Pass 1's summary (tokens, truncations, cached shards): JSON. */
+  readonly pass1: string;
+  /** `[end - start]` float64 means of one block's neurons, raw little-endian: what its pass-2 jobs subtract. */
+  mu(block: number): string;
   readonly neuronStats: string;
   readonly topWords: string;
   /** Per-shard extraction results of this run (presence = the shard is done for this run). */
@@ -79,7 +83,7 @@ export interface RunKeys {
   readonly typeScoresPrefix: string;
   typeScoresBlockPrefix(block: number): string;
   typeScores(block: number, shard: number): string;
-  /** Ranked top-word rows of one neuron block, concatenated into top_words.parquet at the end. */
+  /** Ranked top-word rows of one neuron block (a Parquet file), concatenated into top_words.parquet at the end. */
   readonly topWordsBlocksPrefix: string;
   topWordsBlock(block: number): string;
 }
@@ -90,6 +94,8 @@ export function runKeys(runId: string): RunKeys {
     prefix,
     manifest: `${prefix}manifest.json`,
     moments: `${prefix}moments.bin`,
+    pass1: `${prefix}pass1.json`,
+    mu: (block) => `${prefix}mu/${blockName(block)}.f64`,
     neuronStats: `${prefix}neuron_stats.parquet`,
     topWords: `${prefix}top_words.parquet`,
     extractedPrefix: `${prefix}extracted/`,
@@ -98,7 +104,7 @@ export function runKeys(runId: string): RunKeys {
     typeScoresBlockPrefix: (block) => `${prefix}type-scores/${blockName(block)}/`,
     typeScores: (block, shard) => `${prefix}type-scores/${blockName(block)}/${shardName(shard)}.bin`,
     topWordsBlocksPrefix: `${prefix}top-words/`,
-    topWordsBlock: (block) => `${prefix}top-words/${blockName(block)}.bin`,
+    topWordsBlock: (block) => `${prefix}top-words/${blockName(block)}.parquet`,
   };
 }
 

@@ -66,26 +66,36 @@ export interface CorpusSummary {
   readonly bytes: number;
   /** SHA-256 of every sentence joined by '\n' (the corpus's identity in run ids). */
   readonly hash: string;
-  /** 0-based indices of blank lines (passed on to extraction, which gives each one empty word). */
-  readonly blankLines: readonly number[];
+  /** Lines skipped because they are empty once stripped (as `neurox extract` skips them). */
+  readonly blankLines: number;
+}
+
+// Python's str.strip() as NeuroX's corpus reader applies it (the same rule as `neurox extract`).
+const STRIP = /^[\s\u001C-\u001F\u0085]+|[\s\u001C-\u001F\u0085]+$/g;
+
+/** A corpus line as a sentence: stripped like NeuroX's reader; '' means the line is skipped. */
+export function stripLine(text: string): string {
+  return text.replace(STRIP, '');
 }
 
 const NEWLINE = 0x0a;
-const CR = 0x0d;
 const SPACE = 0x20;
 
 /**
- * Splits a corpus, fed as byte chunks, into shards of `shardSentences` lines.
- * Lines end at '\n' (a '\r' before it is dropped); a last line without '\n'
- * counts; nothing else is trimmed. Lines must be UTF-8 (the error names the
- * line). Memory: one line plus the shard list.
+ * Splits a corpus, fed as byte chunks, into shards of `shardSentences`
+ * sentences. Lines end at '\n'; a last line without '\n' counts. Each line is
+ * stripped like NeuroX's reader (`stripLine`); lines left empty are skipped
+ * and counted, so sentence i is the i-th non-empty line, as in `neurox
+ * extract`. Lines must be UTF-8 (the error names the line). Memory: one line
+ * plus the shard list.
  */
 export class CorpusSplitter {
   private readonly shards: CorpusShard[] = [];
-  private readonly blank: number[] = [];
+  private blank = 0;
+  private lineNo = 0;
   private readonly corpusHash: Hash = createHash('sha256');
   private shardHash: Hash = createHash('sha256');
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   private pending: Uint8Array[] = [];
   private offset = 0; // bytes consumed so far
   private sentence = 0;
@@ -129,8 +139,9 @@ export class CorpusSplitter {
     }
     this.closeShard();
     this.ended = true;
-    if (this.sentence === 0) throw new InputError(`${this.what} is empty: no sentences to analyze`);
-    if (this.blank.length === this.sentence) throw new InputError(`${this.what} has no words: all ${this.sentence} lines are blank`);
+    if (this.sentence === 0) {
+      throw new InputError(this.blank === 0 ? `${this.what} is empty: no sentences to analyze` : `${this.what} has no sentences: all ${this.blank} lines are blank`);
+    }
     return {
       shards: this.shards,
       nSentences: this.sentence,
@@ -142,20 +153,24 @@ export class CorpusSplitter {
   }
 
   private line(raw: Uint8Array): void {
-    const line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, raw.length - 1) : raw;
+    this.lineNo++;
+    let text: string;
     try {
-      this.utf8.decode(line);
+      text = this.utf8.decode(raw);
     } catch {
-      throw new InputError(`${this.what} line ${this.sentence + 1}: not valid UTF-8`);
+      throw new InputError(`${this.what} line ${this.lineNo}: not valid UTF-8`);
+    }
+    const sentence = stripLine(text);
+    if (sentence === '') {
+      this.blank++;
+      return;
     }
     let words = 1;
-    for (let i = 0; i < line.length; i++) if (line[i] === SPACE) words++;
-    if (line.length === 0) this.blank.push(this.sentence);
-    const sep = this.sentence > 0 ? '\n' : '';
-    this.corpusHash.update(sep);
-    this.corpusHash.update(line);
+    for (let i = 0; i < sentence.length; i++) if (sentence.charCodeAt(i) === SPACE) words++;
+    this.corpusHash.update(this.sentence > 0 ? '\n' : '');
+    this.corpusHash.update(sentence);
     this.shardHash.update(this.sentence > this.shardFirst ? '\n' : '');
-    this.shardHash.update(line);
+    this.shardHash.update(sentence);
     this.shardWords += words;
     this.words += words;
     this.sentence++;
@@ -204,14 +219,27 @@ export function splitCorpus(bytes: Uint8Array | string, shardSentences: number, 
 
 /**
  * The sentences of one shard from its bytes (`[byteStart, byteEnd)` of the
- * corpus), checked against the planned count and hash: a corpus changed
- * after planning fails the job instead of mixing two corpora.
+ * corpus), read by the splitter's rules and checked against the planned
+ * count and hash: a corpus changed after planning fails the job instead of
+ * mixing two corpora.
  */
 export function shardSentencesOf(bytes: Uint8Array, shard: Pick<CorpusShard, 'index' | 'nSentences' | 'hash'>, what: string): string[] {
-  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '' && text.endsWith('\n')) lines.pop();
-  const sentences = lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const sentences: string[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let nl = bytes.indexOf(NEWLINE, start);
+    if (nl < 0) nl = bytes.length;
+    let text: string;
+    try {
+      text = utf8.decode(bytes.subarray(start, nl));
+    } catch {
+      throw new InputError(`${what}: shard ${shard.index} is not valid UTF-8`);
+    }
+    const sentence = stripLine(text);
+    if (sentence !== '') sentences.push(sentence);
+    start = nl + 1;
+  }
   const hash = sha256Hex(sentences.join('\n'));
   if (sentences.length !== shard.nSentences || hash !== shard.hash) {
     throw new InputError(
@@ -253,7 +281,7 @@ export interface PlanInput {
 export interface Plan {
   readonly version: typeof PLAN_VERSION;
   readonly runId: string;
-  readonly corpus: { readonly url: string; readonly hash: string; readonly bytes: number; readonly nSentences: number; readonly nWords: number; readonly blankLines: readonly number[] };
+  readonly corpus: { readonly url: string; readonly hash: string; readonly bytes: number; readonly nSentences: number; readonly nWords: number; readonly blankLines: number };
   readonly model: { readonly spec: string; readonly id: string; readonly hash: string; readonly nLayers: number; readonly dModel: number; readonly maxLength: number };
   readonly layers: readonly number[];
   readonly nNeurons: number;

@@ -26,6 +26,7 @@ import { crc32 } from 'node:zlib';
 import { InputError } from './errors.ts';
 import { matrix, type Matrix, type SentenceActivations } from './matrix.ts';
 import { decodeHalf, encodeHalf } from './float16.ts';
+import { Vocab } from './vocab.ts';
 
 export const SHARD_MAGIC = 'NXSHARD\0';
 export const SHARD_VERSION = 1;
@@ -155,6 +156,13 @@ export function encodeShard(input: ShardInput): Uint8Array {
   return out;
 }
 
+/**
+ * Sees each group's values exactly as stored (float16 already rounded), as a
+ * `[nTokens x width]` matrix whose column 0 is global neuron `firstNeuron`:
+ * pass-1 statistics are taken here, on the bytes that pass 2 will read.
+ */
+export type GroupVisitor = (group: number, values: Matrix, firstNeuron: number) => void;
+
 export interface EncodedShard {
   readonly header: ShardHeader;
   /** The object's bytes in order; concatenated they are `byteLength` long. */
@@ -167,29 +175,21 @@ export interface EncodedShard {
  * upload: the group-major copy of the values is made once (the header needs
  * every section's CRC before the first byte goes out) and never concatenated.
  */
-export function encodeShardChunks(input: ShardInput): EncodedShard {
+export function encodeShardChunks(input: ShardInput, onGroup?: GroupVisitor): EncodedShard {
   const { nTokens, nNeurons } = checkInput(input);
   const { sentences, dtype, groupWidth } = input;
 
   // --- tokens: interned in first-occurrence order
   const sentenceTokens = new Uint32Array(sentences.length);
   const typeIds = new Uint32Array(nTokens);
-  const typeIndex = new Map<string, number>();
-  const typeBytesParts: Uint8Array[] = [];
+  const vocab = new Vocab();
   let t = 0;
   sentences.forEach((s, i) => {
     sentenceTokens[i] = s.nTokens;
-    for (const tok of s.tokens) {
-      let id = typeIndex.get(tok);
-      if (id === undefined) {
-        id = typeIndex.size;
-        typeIndex.set(tok, id);
-        typeBytesParts.push(encoder.encode(tok));
-      }
-      typeIds[t++] = id;
-    }
+    for (const tok of s.tokens) typeIds[t++] = vocab.intern(tok);
   });
-  const nTypes = typeIndex.size;
+  const nTypes = vocab.size;
+  const typeBytesParts = vocab.tokens.map((tok) => encoder.encode(tok));
   const typeOffsets = new Uint32Array(nTypes + 1);
   let typeBytesLength = 0;
   typeBytesParts.forEach((p, i) => {
@@ -212,7 +212,9 @@ export function encodeShardChunks(input: ShardInput): EncodedShard {
       const half = new Uint16Array(values.length);
       encodeHalf(values, half);
       groupBytes.push(new Uint8Array(half.buffer));
+      if (onGroup) decodeHalf(half, values); // the visitor sees what is stored
     }
+    onGroup?.(g, matrix(values, nTokens, end - start), start);
   }
 
   // --- layout: the header's length depends on the offsets it lists, which

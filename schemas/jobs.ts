@@ -73,7 +73,7 @@ export const ReduceMomentsJobV1 = z.object({ version: z.literal(1), ...RunRef })
 export type ReduceMomentsJob = z.output<typeof ReduceMomentsJobV1>;
 
 export const ReduceMomentsResultV1 = z
-  .object({ version: z.literal(1), nTokens: int, nNeurons: int, nShards: int, cachedShards: int, truncatedSentences: int, emptyWords: int, neuronStats: key })
+  .object({ version: z.literal(1), runId: z.string().min(1), nTokens: int, nNeurons: int, nShards: int, cachedShards: int, truncatedSentences: int, emptyWords: int, neuronStats: key })
   .strict();
 export type ReduceMomentsResult = z.output<typeof ReduceMomentsResultV1>;
 
@@ -94,5 +94,5 @@ export type TypeScoresResult = z.output<typeof TypeScoresResultV1>;
 export const ReduceTypesJobV1 = z.object({ version: z.literal(1), ...RunRef, block: int }).strict();
 export type ReduceTypesJob = z.output<typeof ReduceTypesJobV1>;
 
-export const ReduceTypesResultV1 = z.object({ version: z.literal(1), block: int, nTypes: int, rows: int, key }).strict();
+export const ReduceTypesResultV1 = z.object({ version: z.literal(1), runId: z.string().min(1), block: int, nTypes: int, rows: int, key }).strict();
 export type ReduceTypesResult = z.output<typeof ReduceTypesResultV1>;

@@ -16,16 +16,16 @@ export const PlanV1 = z
   .object({
     version: z.literal(1),
     runId: z.string(),
-    corpus: z.object({ url: z.string(), hash: hex, bytes: int, nSentences: int, nWords: int, blankLines: z.array(int) }).strict(),
+    corpus: z.object({ url: z.string(), hash: hex, bytes: int, nSentences: int, nWords: int, blankLines: int }).strict(),
     model: z.object({ spec: z.string(), id: z.string(), hash: hex, nLayers: int, dModel: int, maxLength: int }).strict(),
-    layers: z.array(int),
+    layers: z.array(int).readonly(),
     nNeurons: int,
     extract: z
       .object({
         aggregation: z.enum(['first', 'last', 'average']),
         includeSpecialTokens: z.boolean(),
         ignoreEmbeddings: z.boolean(),
-        layers: z.array(int).optional(),
+        layers: z.array(int).readonly().optional(),
         batchSize: int,
         dtype: z.enum(['float32', 'float16']),
       })
@@ -45,14 +45,14 @@ export const PlanV1 = z
           cache: z.object({ prefix: z.string(), activations: z.string(), moments: z.string(), meta: z.string() }).strict(),
         })
         .strict(),
-    ),
-    blocks: z.array(z.object({ index: int, start: int, end: int }).strict()),
+    ).readonly(),
+    blocks: z.array(z.object({ index: int, start: int, end: int }).strict()).readonly(),
   })
   .strict();
 
-// A parsed manifest's plan must be usable as the planner's Plan (and the
-// round-trip test in test/plan-manifest checks that a Plan parses).
-const planMatches = (p: z.output<typeof PlanV1>): Plan => p;
+// The schema and the planner's type describe the same object.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const planMatches: Same<z.output<typeof PlanV1>, Plan> = true;
 void planMatches;
 
 export const StageStatus = z.enum(['pending', 'running', 'done', 'failed']);

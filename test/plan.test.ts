@@ -62,8 +62,8 @@ describe('corpus splitting', () => {
       for (let i = 0; i < bytes.length; i += size) s.push(bytes.slice(i, i + size));
       expect(s.end()).toEqual(whole);
     }
-    expect(whole.nSentences).toBe(5);
-    expect(whole.blankLines).toEqual([2]);
+    expect(whole.nSentences).toBe(4);
+    expect(whole.blankLines).toBe(1);
     expect(whole.shards.at(-1)!.byteEnd).toBe(bytes.length);
   });
 
@@ -74,9 +74,21 @@ describe('corpus splitting', () => {
     expect(crlf.hash).toBe(lf.hash);
   });
 
+  it('strips lines and skips blank ones as `neurox extract` does: sentence i is the i-th non-empty line', () => {
+    const text = '  padded  line \n\n\t\nnext\u00a0line\r\n';
+    const c = splitCorpus(text, 10);
+    expect(c.nSentences).toBe(2);
+    expect(c.blankLines).toBe(2);
+    const bytes = new TextEncoder().encode(text);
+    expect(shardSentencesOf(bytes, c.shards[0]!, 'k')).toEqual(['padded  line', 'next\u00a0line']);
+    expect(c.nWords).toBe(3 + 1);
+    // blank lines and surrounding whitespace do not change what is analysed, nor its identity
+    expect(splitCorpus('padded  line\nnext\u00a0line', 10).hash).toBe(c.hash);
+  });
+
   it('refuses an empty corpus, an all-blank corpus and invalid UTF-8, naming the line', () => {
     expect(() => splitCorpus('', 4, 'c.txt')).toThrow(new InputError('c.txt is empty: no sentences to analyze'));
-    expect(() => splitCorpus('\n\n', 4, 'c.txt')).toThrow('c.txt has no words: all 2 lines are blank');
+    expect(() => splitCorpus('\n \t\n', 4, 'c.txt')).toThrow('c.txt has no sentences: all 2 lines are blank');
     const bad = new Uint8Array([0x61, 0x0a, 0x62, 0xff, 0x0a]);
     expect(() => splitCorpus(bad, 4, 'c.txt')).toThrow('c.txt line 2: not valid UTF-8');
   });

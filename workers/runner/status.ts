@@ -1,0 +1,122 @@
+/**
+ * A run's state for `neurox status`: per-stage progress counted from the
+ * objects the stages write (so it works for embedded runs too, without
+ * Redis), the run's root job and its failed stage jobs with their reasons
+ * (from BullMQ, when reachable), and where the results are.
+ */
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { runKeys } from '../../pipelines/keys.ts';
+import type { ObjectStore } from '../../pipelines/ports.ts';
+import { stageTotals, STAGES, type Stage } from '../../pipelines/plan.ts';
+import { AnalysisResultV1, type AnalysisResult } from '../../schemas/analysis.ts';
+import type { Manifest } from '../../schemas/manifest.ts';
+import { producerConnection, type QueueConfig } from '../queue/connection.ts';
+import { ANALYSIS_QUEUE, STAGE_QUEUES } from '../queue/names.ts';
+import { storeFor } from '../stages/context.ts';
+import { findManifest } from '../stages/manifest.ts';
+import { WORK_STAGES } from '../stages/index.ts';
+
+export interface StageProgress {
+  readonly stage: Stage;
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface JobFailure {
+  readonly stage: string;
+  readonly job: string;
+  readonly reason: string;
+  readonly attempts: number;
+  /** True when it will be retried (its backoff is pending). */
+  readonly retrying: boolean;
+}
+
+export interface RunStatusReport {
+  readonly runId: string;
+  /** The root job's state (`completed`, `active`, `waiting-children`, `failed`, ...), else the manifest's status. */
+  readonly state: string;
+  readonly output: string | null;
+  readonly manifest: Manifest | null;
+  readonly stages: readonly StageProgress[];
+  readonly failures: readonly JobFailure[];
+  /** The root job's failure reason, when it failed. */
+  readonly reason: string | null;
+  readonly result: AnalysisResult | null;
+  /** Where the outputs are, as full URLs. */
+  readonly outputs: { readonly manifest: string; readonly neuronStats: string; readonly topWords: string } | null;
+}
+
+async function countUnder(store: ObjectStore, prefix: string): Promise<number> {
+  let n = 0;
+  for await (const _ of store.list(prefix)) n++;
+  return n;
+}
+
+/** Per-stage done counts from the run's objects. */
+export async function storeProgress(store: ObjectStore, manifest: Manifest): Promise<StageProgress[]> {
+  const keys = runKeys(manifest.runId);
+  const totals = stageTotals(manifest.plan);
+  const done: Record<Stage, number> = {
+    analyze: manifest.status === 'completed' ? 1 : 0,
+    extract: await countUnder(store, keys.extractedPrefix),
+    'reduce-moments': (await store.head(keys.pass1)) ? 1 : 0,
+    'type-scores': await countUnder(store, keys.typeScoresPrefix),
+    'reduce-types': await countUnder(store, keys.topWordsBlocksPrefix),
+  };
+  return STAGES.map((stage) => ({ stage, done: Math.min(done[stage], totals[stage]), total: totals[stage] }));
+}
+
+export interface StatusOptions {
+  /** The run's store URL, when the queue does not know the run (embedded runs, expired jobs). */
+  readonly output?: string | undefined;
+  /** Queue to ask; `null` for store-only status. */
+  readonly queue?: QueueConfig | null;
+}
+
+export async function runStatus(runId: string, opts: StatusOptions): Promise<RunStatusReport> {
+  let root: Job | undefined;
+  let rootState: string | null = null;
+  const failures: JobFailure[] = [];
+  let connection: Redis | null = null;
+  const queues: Queue[] = [];
+  try {
+    if (opts.queue) {
+      connection = producerConnection(opts.queue);
+      const q = (name: string): Queue => {
+        const queue = new Queue(name, { connection: connection!, prefix: opts.queue!.prefix });
+        queues.push(queue);
+        return queue;
+      };
+      root = await q(ANALYSIS_QUEUE).getJob(runId);
+      if (root) rootState = await root.getState();
+      for (const stage of WORK_STAGES) {
+        const jobs = await q(STAGE_QUEUES[stage]).getJobs(['failed', 'delayed'], 0, 10_000);
+        for (const j of jobs) {
+          if (!j.id?.startsWith(`${runId}.`) || !j.failedReason) continue;
+          failures.push({ stage, job: j.id, reason: j.failedReason, attempts: j.attemptsMade, retrying: (await j.getState()) !== 'failed' });
+        }
+      }
+    }
+  } finally {
+    for (const q of queues) await q.close();
+    await connection?.quit().catch(() => connection?.disconnect());
+  }
+  const output = opts.output ?? ((root?.data as { output?: unknown } | undefined)?.output as string | undefined) ?? null;
+  const store = output ? storeFor(output) : null;
+  const manifest = store ? await findManifest(store, runId) : null;
+  const stages = store && manifest ? await storeProgress(store, manifest) : [];
+  const parsed = root?.returnvalue ? AnalysisResultV1.safeParse(root.returnvalue) : null;
+  const keys = runKeys(runId);
+  return {
+    runId,
+    state: rootState ?? manifest?.status ?? 'unknown',
+    output,
+    manifest,
+    stages,
+    failures,
+    reason: root?.failedReason ?? manifest?.error?.reason ?? null,
+    result: parsed?.success ? parsed.data : null,
+    outputs: store ? { manifest: store.location + keys.manifest, neuronStats: store.location + keys.neuronStats, topWords: store.location + keys.topWords } : null,
+  };
+}

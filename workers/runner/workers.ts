@@ -1,0 +1,121 @@
+/**
+ * BullMQ workers for a process: the `analysis` queue (the runs' root jobs,
+ * in-process: they plan and wait) and the stage queues (sandboxed child
+ * processes: the CPU-heavy part). Stalled jobs (a killed worker) come back
+ * within seconds: locks of `lockDurationMs`, checked every
+ * `stalledIntervalMs`; lock renewals never starve, since the work runs in
+ * children.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { InputError } from '../../pipelines/errors.ts';
+import { ANALYSIS_QUEUE, STAGE_QUEUES } from '../queue/names.ts';
+import { workerConnection, type QueueConfig } from '../queue/connection.ts';
+import { markFailed } from '../stages/analyze.ts';
+import { defaultContext } from '../stages/context.ts';
+import { closeModels } from '../stages/models.ts';
+import { isWorkStage, WORK_STAGES, type WorkStage } from '../stages/index.ts';
+import { analysisProcessor } from './orchestrator.ts';
+
+export const WORKER_ROLES = ['analysis', ...WORK_STAGES] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+export interface WorkerOptions {
+  readonly config: QueueConfig;
+  /** Queues to serve (default: all). */
+  readonly roles?: readonly WorkerRole[];
+  /** Concurrent jobs per CPU stage (extract, type-scores); default: the core count. */
+  readonly concurrency?: number;
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningWorkers {
+  readonly workers: readonly Worker[];
+  /** Waits for active jobs to finish, then closes connections and children. */
+  close(): Promise<void>;
+}
+
+export function parseRoles(list: string): WorkerRole[] {
+  const roles = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of roles) {
+    if (!(WORKER_ROLES as readonly string[]).includes(r)) throw new InputError(`--stages: unknown stage '${r}' (use ${WORKER_ROLES.join(', ')})`);
+  }
+  if (roles.length === 0) throw new InputError('--stages: no stage given');
+  return roles as WorkerRole[];
+}
+
+const SANDBOX = fileURLToPath(new URL('./sandbox.mjs', import.meta.url));
+
+export function startWorkers(opts: WorkerOptions): RunningWorkers {
+  const roles = opts.roles ?? WORKER_ROLES;
+  const concurrency = opts.concurrency ?? availableParallelism();
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new InputError(`concurrency ${concurrency} must be a positive integer`);
+  const log = opts.log ?? (() => {});
+  const lockDuration = opts.lockDurationMs ?? 10_000;
+  const stalledInterval = opts.stalledIntervalMs ?? 5_000;
+  const { prefix } = opts.config;
+  const connections: Redis[] = [];
+  const connection = (): Redis => {
+    const c = workerConnection(opts.config);
+    connections.push(c);
+    return c;
+  };
+  const ctx = defaultContext({ log });
+  const workers: Worker[] = [];
+  const closers: Array<() => Promise<void>> = [];
+
+  const onFailed = (stage: string) => async (job: Job | undefined, err: Error): Promise<void> => {
+    if (!job) return;
+    const final = (await job.getState().catch(() => 'failed')) === 'failed';
+    log(`${stage} ${job.id}: ${final ? 'failed' : 'will retry'}: ${err.message}`);
+    const data = job.data as { runId?: unknown; output?: unknown };
+    if (final && typeof data.runId === 'string' && typeof data.output === 'string') {
+      await markFailed(ctx, data.output, data.runId, { stage, job: job.id ?? '', reason: err.message }).catch(() => {});
+    }
+  };
+
+  for (const role of roles) {
+    const common = { connection: connection(), prefix, lockDuration, stalledInterval, maxStalledCount: 2, autorun: true } as const;
+    let w: Worker;
+    if (role === 'analysis') {
+      const processor = analysisProcessor({ connection: connection(), prefix, context: ctx });
+      closers.push(() => processor.close());
+      w = new Worker(ANALYSIS_QUEUE, processor, { ...common, concurrency: Math.max(4, concurrency) });
+      w.on('failed', (job, err) => {
+        void (async () => {
+          if (!job) return;
+          log(`analysis ${job.id}: failed: ${err.message}`);
+          const output = (job.data as { output?: unknown }).output;
+          const runId = (job.progress as { runId?: unknown } | undefined)?.runId;
+          if (typeof output === 'string' && typeof runId === 'string' && (await job.getState().catch(() => 'failed')) === 'failed') {
+            await markFailed(ctx, output, runId, { stage: 'analyze', job: job.id ?? '', reason: err.message }).catch(() => {});
+          }
+        })();
+      });
+    } else {
+      if (!isWorkStage(role)) continue;
+      // reducers are one per run or per block: a second slot helps when runs overlap
+      const n = role === 'extract' || role === 'type-scores' ? concurrency : Math.min(2, concurrency);
+      w = new Worker(STAGE_QUEUES[role as WorkStage], SANDBOX, { ...common, concurrency: n, useWorkerThreads: false });
+      w.on('failed', (job, err) => void onFailed(role)(job, err));
+    }
+    w.on('error', (err) => log(`${role} worker: ${err.message}`));
+    workers.push(w);
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    workers,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(workers.map((w) => w.close()));
+        for (const c of closers) await c();
+        await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+        await closeModels();
+      })()),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Extract stage (per shard): run the model over the shard's sentences,
+ * store the activations in the shard format and the per-neuron partial
+ * moments, both in the content-addressed cache. A shard already in the cache
+ * (an earlier run, or this job's previous attempt) is not extracted again.
+ *
+ * Writes, in order: activations, moments, meta (the cache entry is complete
+ * once meta exists), then the run's own record `extracted/<shard>.json`.
+ * A retry rewrites the same keys with the same bytes.
+ */
+import { InputError } from '../../pipelines/errors.ts';
+import { runKeys } from '../../pipelines/keys.ts';
+import { accumulateMoments, emptyMoments, encodeMoments, type Moments } from '../../pipelines/moments.ts';
+import { shardSentencesOf } from '../../pipelines/plan.ts';
+import type { ExtractedSentence } from '../../pipelines/ports.ts';
+import { encodeShardChunks } from '../../pipelines/shard.ts';
+import { ExtractResultV1, type ExtractJob, type ExtractResult } from '../../schemas/jobs.ts';
+import { splitObjectUrl, type StageContext } from './context.ts';
+import { jsonBytes, readJson } from './manifest.ts';
+
+/** Copies a block's moments into the moments of every neuron (`all.firstNeuron` is 0). */
+function place(all: Moments, part: Moments): void {
+  const at = part.firstNeuron;
+  all.count.set(part.count, at);
+  all.mean.set(part.mean, at);
+  all.m2.set(part.m2, at);
+  all.min.set(part.min, at);
+  all.max.set(part.max, at);
+}
+
+export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<ExtractResult> {
+  const store = ctx.store(job.output);
+  const { shard } = job;
+  const record = runKeys(job.runId).extracted(shard.index);
+
+  if (await store.head(shard.cache.meta)) {
+    const meta = await readJson(store, shard.cache.meta, ExtractResultV1);
+    if (meta.nSentences !== shard.nSentences) {
+      throw new InputError(`${store.location}${shard.cache.meta}: cache entry has ${meta.nSentences} sentences, shard ${shard.index} has ${shard.nSentences}`);
+    }
+    const result: ExtractResult = { ...meta, shard: shard.index, cached: true };
+    await store.put(record, jsonBytes(result), { contentType: 'application/json' });
+    ctx.log(`shard ${shard.index}: from the cache (${meta.nTokens} tokens)`);
+    return result;
+  }
+
+  const { storeUrl, key } = splitObjectUrl(job.corpusUrl);
+  const text = await ctx.store(storeUrl).getRange(key, shard.byteStart, shard.byteEnd);
+  const sentences = shardSentencesOf(text, shard, job.corpusUrl);
+
+  const model = await ctx.model(job.model.spec);
+  if (model.info.id !== job.model.id) {
+    throw new InputError(`model '${job.model.spec}' is now ${model.info.id}; run ${job.runId} was planned with ${job.model.id}`);
+  }
+  const { aggregation, includeSpecialTokens, ignoreEmbeddings, batchSize, dtype } = job.extract;
+  const extracted: ExtractedSentence[] = [];
+  let truncatedSentences = 0;
+  let truncatedWords = 0;
+  let emptyWords = 0;
+  for await (const s of model.extract(sentences, { aggregation, includeSpecialTokens, ignoreEmbeddings, layers: job.layers, batchSize })) {
+    const i = extracted.length;
+    if (s.nLayers !== job.layers.length || s.dModel !== model.info.dModel) {
+      throw new InputError(`shard ${shard.index}, sentence ${i}: extractor gave [${s.nLayers} x ${s.nTokens} x ${s.dModel}], expected ${job.layers.length} layers of ${model.info.dModel}`);
+    }
+    if (s.truncatedWords > 0) truncatedSentences++;
+    truncatedWords += s.truncatedWords;
+    emptyWords += s.emptyWords.length;
+    extracted.push(s);
+    ctx.progress?.(extracted.length / sentences.length);
+  }
+  if (extracted.length !== sentences.length) {
+    throw new InputError(`shard ${shard.index}: extractor returned ${extracted.length} sentences for ${sentences.length}`);
+  }
+
+  const nNeurons = job.layers.length * model.info.dModel;
+  const moments = emptyMoments(nNeurons);
+  const label = `shard ${shard.index} (sentences ${shard.firstSentence}-${shard.firstSentence + shard.nSentences - 1})`;
+  // Moments are taken on the values as stored (float16 rounded), so pass 2 and pass 1 see the same numbers.
+  const encoded = encodeShardChunks({ sentences: extracted, layers: job.layers, dModel: model.info.dModel, dtype, groupWidth: job.groupWidth }, (_g, values, first) => {
+    const part = emptyMoments(values.cols, first);
+    accumulateMoments(part, values, { columnOffset: first, label });
+    place(moments, part);
+  });
+  extracted.length = 0; // the encoded groups hold everything now
+
+  await store.putStream(shard.cache.activations, chunksOf(encoded.chunks), { contentType: 'application/octet-stream' });
+  await store.put(shard.cache.moments, encodeMoments(moments), { contentType: 'application/octet-stream' });
+  const result: ExtractResult = {
+    version: 1,
+    shard: shard.index,
+    nSentences: shard.nSentences,
+    nTokens: encoded.header.nTokens,
+    truncatedSentences,
+    truncatedWords,
+    emptyWords,
+    cached: false,
+    activationBytes: encoded.byteLength,
+  };
+  await store.put(shard.cache.meta, jsonBytes(result), { contentType: 'application/json' });
+  await store.put(record, jsonBytes(result), { contentType: 'application/json' });
+  ctx.log(`shard ${shard.index}: extracted ${result.nTokens} tokens (${encoded.byteLength} bytes)`);
+  return result;
+}
+
+async function* chunksOf(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  for (const c of chunks) yield c;
+}
