@@ -122,15 +122,15 @@ function only(names: ReadonlySet<string>, what: string): string {
 }
 
 export interface EditedModel {
-  /** The original bytes followed by the appended edit. */
-  readonly bytes: Uint8Array;
+  /** Bytes to append to the original model (a second `graph` field that protobuf merges into the first). */
+  readonly edit: Uint8Array;
   /** Hidden-state layers, embedding output included. */
   readonly nLayers: number;
   /** Whether the weights live in external data files beside the model (then the edited model must sit beside them). */
   readonly externalData: boolean;
 }
 
-/** Parses an ONNX model and returns it with every hidden state as an output. */
+/** Parses an ONNX model and returns the edit that makes every hidden state an output. */
 export function addHiddenStateOutputs(model: Uint8Array, what = 'model.onnx'): EditedModel {
   let graph: GraphProto | undefined;
   try {
@@ -151,9 +151,6 @@ export function addHiddenStateOutputs(model: Uint8Array, what = 'model.onnx'): E
     return create(ValueInfoProtoSchema, { name, type: last?.type });
   });
   const edit = toBinary(ModelProtoSchema, create(ModelProtoSchema, { graph: create(GraphProtoSchema, { node: nodes, output: outputs }) }));
-  const bytes = new Uint8Array(model.length + edit.length);
-  bytes.set(model, 0);
-  bytes.set(edit, model.length);
   const externalData = graph.initializer.some((t) => t.dataLocation === TensorProto_DataLocation.EXTERNAL);
-  return { bytes, nLayers: found.tensors.length, externalData };
+  return { edit, nLayers: found.tensors.length, externalData };
 }

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -57,13 +57,15 @@ export async function prepareModel(modelPath: string, cacheDir = defaultCacheDir
   const beside = join(dirname(modelPath), `.${basename(modelPath, '.onnx')}.${name}`);
   for (const path of [cached, beside]) if (await exists(path)) return { path, sha256 };
 
-  const edited = addHiddenStateOutputs(await readFile(modelPath), modelPath);
+  const original = await readFile(modelPath);
+  const edited = addHiddenStateOutputs(original, modelPath);
   const path = edited.externalData ? beside : cached;
   await mkdir(dirname(path), { recursive: true });
   // write then rename: a concurrent worker never reads a half-written model
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, edited.bytes);
+    await writeFile(tmp, original);
+    await appendFile(tmp, edited.edit);
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });
