@@ -144,7 +144,7 @@ describe('neurox top-words', () => {
     }
   });
 
-  it.skipIf(!hasPython)('--all\'s Parquet reads in pyarrow with the top_words columns and types', async () => {
+  it.skipIf(!hasPython)('--all with --min-threshold and --top-k (a cut after the threshold, which NeuroX forbids) writes Parquet that pyarrow reads with the top_words columns', async () => {
     const out = join(tmp, 'pyarrow.parquet');
     const run = await neurox('top-words', '--activations', JSONL, '--tokens', TOKENS, '--all', '--out', out, '--min-threshold', '0.5', '--top-k', '2');
     expect(run.code).toBe(0);

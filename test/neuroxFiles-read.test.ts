@@ -141,6 +141,14 @@ describe('reading NeuroX activation files', () => {
     }
   });
 
+  it('skips blank lines in a json activations file (NeuroX\'s loader fails on them)', async () => {
+    const path = join(tmp, 'blank-lines.json');
+    const lines = (await readFile(join(FIXTURES, 'sentences.json'), 'utf8')).split('\n');
+    await writeFile(path, ['', ...lines.slice(0, 3), '  ', ...lines.slice(3), '\n'].join('\n'));
+    const sentences = await readAll(path);
+    expect(sentences.map((s) => s.tokens)).toEqual(expected.tokens);
+  });
+
   it('drops a \\r before \\n in the tokens file, as Python\'s universal newlines do', async () => {
     const crlf = join(tmp, 'crlf.txt');
     await writeFile(crlf, (await readFile(TOKENS, 'utf8')).replaceAll('\n', '\r\n'));

@@ -46,8 +46,21 @@ export function pythonRound8(x: number): number {
   return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
 }
 
-/** A float as NeuroX's json writer prints it: `repr(round(x, 8))`. */
+/**
+ * A float as NeuroX's json writer prints it: `repr(round(x, 8))`. Fast path
+ * for 1e-4 <= |x| < 1e7 (repr's fixed notation): the rounded value has at
+ * most 15 significant digits, which doubles keep exactly, so its repr is
+ * `toFixed(8)` without trailing zeros.
+ */
 export function neuroxValue(x: number): string {
+  const a = Math.abs(x);
+  if (a >= 1e-4 && a < 1e7) {
+    const scaled = x * 512;
+    const fixed = Number.isInteger(scaled) && scaled % 2 !== 0 ? pythonRound8(x).toFixed(8) : x.toFixed(8);
+    let end = fixed.length;
+    while (fixed.charCodeAt(end - 1) === 0x30) end--;
+    return fixed.charCodeAt(end - 1) === 0x2e ? fixed.slice(0, end + 1) : fixed.slice(0, end);
+  }
   return pythonFloatRepr(pythonRound8(x));
 }
 
