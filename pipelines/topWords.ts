@@ -15,6 +15,25 @@
  * match the tokens, an out-of-range neuron and a negative or fractional
  * numTokens throw InputError naming the value; each word also carries its
  * count and signed mean activation.
+ *
+ * Composing the pieces over a corpus too big for memory (a NeuroX file, or
+ * the activation cache), for neurons `[0, nNeurons)` in blocks `[b, b + B)`:
+ *
+ *   // pass 1: per shard s (any number of processes)
+ *   const m = emptyMoments(nNeurons);
+ *   for (const sentence of shard s) accumulateMoments(m, matrix, { label });
+ *   store encodeMoments(m)
+ *   // reduce: decodeMoments of every shard, mergeMoments(in shard order) -> mu = merged.mean
+ *   // pass 2: per shard s x block b
+ *   const builder = new TypeScoresBuilder({ shard: s, firstNeuron: b, mu: mu.subarray(b, b + B) });
+ *   for (const sentence of shard s) builder.add(tokens, matrix, { columnOffset, label });
+ *   store encodeTypeScores(builder.finish())   // or builder.finishInto(reducer) in one process
+ *   // reduce: per block b
+ *   const ts = reduceTypeScores(shard partials of block b, decoded)   // or a TypeScoresReducer fed in shard order
+ *   const top = rankTopWords(ts, { numTokens, minThreshold });        // top[j]: neuron b + j
+ *
+ * Everything is deterministic for a fixed plan (shards and blocks): partials
+ * are merged in shard order, and the same bytes come out on every run.
  */
 import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
