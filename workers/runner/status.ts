@@ -6,6 +6,7 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { NotFoundError } from '../../pipelines/errors.ts';
 import { runKeys } from '../../pipelines/keys.ts';
 import type { ObjectStore } from '../../pipelines/ports.ts';
 import { stageTotals, STAGES, type Stage } from '../../pipelines/plan.ts';
@@ -27,7 +28,7 @@ export interface JobFailure {
   readonly stage: string;
   readonly job: string;
   readonly reason: string;
-  readonly attempts: number;
+  readonly attemptsMade: number;
   /** True when it will be retried (its backoff is pending). */
   readonly retrying: boolean;
 }
@@ -53,18 +54,26 @@ async function countUnder(store: ObjectStore, prefix: string): Promise<number> {
   return n;
 }
 
-/** Per-stage done counts from the run's objects. */
+/**
+ * Per-stage done counts from the run's objects; stages that leave no
+ * countable objects report their manifest status (done = all).
+ */
 export async function storeProgress(store: ObjectStore, manifest: Manifest): Promise<StageProgress[]> {
   const keys = runKeys(manifest.runId);
   const totals = stageTotals(manifest.plan);
-  const done: Record<Stage, number> = {
+  const counted: Partial<Record<Stage, number>> = {
     analyze: manifest.status === 'completed' ? 1 : 0,
     extract: await countUnder(store, keys.extractedPrefix),
     'reduce-moments': (await store.head(keys.pass1)) ? 1 : 0,
     'type-scores': await countUnder(store, keys.typeScoresPrefix),
     'reduce-types': await countUnder(store, keys.topWordsBlocksPrefix),
   };
-  return STAGES.map((stage) => ({ stage, done: Math.min(done[stage], totals[stage]), total: totals[stage] }));
+  return STAGES.map((stage) => {
+    const total = totals[stage];
+    const status = manifest.stages.find((s) => s.name === stage)?.status;
+    const done = counted[stage] ?? (status === 'done' ? total : 0);
+    return { stage, done: Math.min(done, total), total };
+  });
 }
 
 export interface StatusOptions {
@@ -94,7 +103,7 @@ export async function runStatus(runId: string, opts: StatusOptions): Promise<Run
         const jobs = await q(STAGE_QUEUES[stage]).getJobs(['failed', 'delayed'], 0, 10_000);
         for (const j of jobs) {
           if (!j.id?.startsWith(`${runId}.`) || !j.failedReason) continue;
-          failures.push({ stage, job: j.id, reason: j.failedReason, attempts: j.attemptsMade, retrying: (await j.getState()) !== 'failed' });
+          failures.push({ stage, job: j.id, reason: j.failedReason, attemptsMade: j.attemptsMade, retrying: (await j.getState()) !== 'failed' });
         }
       }
     }
@@ -119,4 +128,22 @@ export async function runStatus(runId: string, opts: StatusOptions): Promise<Run
     result: parsed?.success ? parsed.data : null,
     outputs: store ? { manifest: store.location + keys.manifest, neuronStats: store.location + keys.neuronStats, topWords: store.location + keys.topWords } : null,
   };
+}
+
+/** Waits for a queued run's root job to finish; its result, or its failure as an error. */
+export async function waitForRun(config: QueueConfig, runId: string, timeoutMs?: number): Promise<AnalysisResult> {
+  const { QueueEvents } = await import('bullmq');
+  const connection = producerConnection(config);
+  const events = new QueueEvents(ANALYSIS_QUEUE, { connection: producerConnection(config), prefix: config.prefix });
+  const queue = new Queue(ANALYSIS_QUEUE, { connection, prefix: config.prefix });
+  try {
+    await events.waitUntilReady();
+    const job = await queue.getJob(runId);
+    if (!job) throw new NotFoundError(runId, `run ${runId} is not on the queue`);
+    return AnalysisResultV1.parse(await job.waitUntilFinished(events, timeoutMs));
+  } finally {
+    await queue.close();
+    await events.close();
+    await connection.quit().catch(() => connection.disconnect());
+  }
 }

@@ -14,6 +14,7 @@ import { ANALYZE_JOB, AnalysisJobV1, type AnalysisJob, type AnalysisJobInput } f
 import { parsePayload } from '../../schemas/validate.ts';
 import { producerConnection, type QueueConfig } from '../queue/connection.ts';
 import { ANALYSIS_JOB_OPTIONS, ANALYSIS_QUEUE } from '../queue/names.ts';
+import { extractionOptionsOf, runOptionsOf } from '../stages/analyze.ts';
 import { absoluteUrl, splitObjectUrl, storeFor } from '../stages/context.ts';
 
 export interface Submitted {
@@ -58,15 +59,9 @@ export async function prepareRequest(input: AnalysisJobInput): Promise<{ request
   return { request, runId: idOf(request, corpus.hash) };
 }
 
+/** The planner's run id rule, on the request's options (the same as the workers' planAnalysis). */
 function idOf(request: AnalysisJob, corpusHash: string): string {
-  const o = request.options;
-  return runIdFor({
-    runName: request.runName,
-    corpusHash,
-    modelSpec: request.model,
-    extract: { aggregation: o.aggregation, includeSpecialTokens: o.includeSpecialTokens, ignoreEmbeddings: o.ignoreEmbeddings, layers: o.layers, batchSize: o.batchSize, dtype: o.dtype },
-    options: { shardSentences: o.shardSentences, blockNeurons: o.blockNeurons, topK: o.topK, minThreshold: o.minThreshold },
-  });
+  return runIdFor({ runName: request.runName, corpusHash, modelSpec: request.model, extract: extractionOptionsOf(request), options: runOptionsOf(request) });
 }
 
 export async function submitAnalysis(config: QueueConfig, input: AnalysisJobInput): Promise<Submitted> {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { NotFoundError } from '../../pipelines/errors.ts';
 import { runKeys } from '../../pipelines/keys.ts';
-import { CorpusSplitter, PLAN_VERSION, planRun, STAGES, stageTotals, type Plan } from '../../pipelines/plan.ts';
+import { CorpusSplitter, PLAN_VERSION, planRun, STAGES, stageTotals, type ExtractionOptions, type Plan, type RunOptions } from '../../pipelines/plan.ts';
 import { SHARD_VERSION } from '../../pipelines/shard.ts';
 import type { AnalysisJob, AnalysisResult } from '../../schemas/analysis.ts';
 import { ReduceMomentsResultV1, type ReduceMomentsResult } from '../../schemas/jobs.ts';
@@ -18,6 +18,18 @@ import { findManifest, readJson, withStages, writeManifest } from './manifest.ts
 import { resolveLayers } from './models.ts';
 
 export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The extraction options of a request, as the planner takes them. */
+export function extractionOptionsOf(request: AnalysisJob): ExtractionOptions {
+  const o = request.options;
+  return { aggregation: o.aggregation, includeSpecialTokens: o.includeSpecialTokens, ignoreEmbeddings: o.ignoreEmbeddings, layers: o.layers, batchSize: o.batchSize, dtype: o.dtype };
+}
+
+/** The run options of a request, as the planner takes them. */
+export function runOptionsOf(request: AnalysisJob): RunOptions {
+  const o = request.options;
+  return { shardSentences: o.shardSentences, blockNeurons: o.blockNeurons, topK: o.topK, minThreshold: o.minThreshold };
+}
 
 /** Reads the corpus (streamed), describes the model, plans, and writes the manifest. */
 export async function planAnalysis(ctx: StageContext, request: AnalysisJob, now = new Date()): Promise<{ plan: Plan; manifest: Manifest }> {
@@ -39,8 +51,8 @@ export async function planAnalysis(ctx: StageContext, request: AnalysisJob, now 
     modelSpec: request.model,
     model: model.info,
     layers,
-    extract: { aggregation: o.aggregation, includeSpecialTokens: o.includeSpecialTokens, ignoreEmbeddings: o.ignoreEmbeddings, layers: o.layers, batchSize: o.batchSize, dtype: o.dtype },
-    options: { shardSentences: o.shardSentences, blockNeurons: o.blockNeurons, topK: o.topK, minThreshold: o.minThreshold },
+    extract: extractionOptionsOf(request),
+    options: runOptionsOf(request),
   });
   ctx.log(`run ${plan.runId}: ${corpus.nSentences} sentences, ${corpus.nWords} words, ${plan.shards.length} shards x ${plan.blocks.length} blocks of neurons (${plan.nNeurons} neurons)`);
 

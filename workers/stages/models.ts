@@ -6,8 +6,6 @@
  * `test-hash:...` (the deterministic test double), or a folder holding an
  * ONNX model and its tokenizer.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { Extractor, ExtractOptions } from '../../pipelines/ports.ts';
 import { selectLayers } from '../models/useLite/words.ts';
@@ -23,14 +21,14 @@ export interface ModelLoadOptions {
 const loaded = new Map<string, Promise<Extractor>>();
 
 async function load(spec: string, options: ModelLoadOptions): Promise<Extractor> {
-  if (spec === DEFAULT_MODEL) {
-    const { loadUseLite } = await import('../models/useLite/index.ts');
-    return await loadUseLite(options.threads !== undefined ? { threads: options.threads } : {});
-  }
   if (spec.startsWith(TEST_MODEL_PREFIX)) return new TestModel(parseTestModelSpec(spec));
-  const dir = resolve(spec);
-  if (!existsSync(dir)) throw new NotFoundError(spec, `model '${spec}' not found: no such folder ${dir} (use 'use-lite' or a folder with an ONNX model and its tokenizer)`);
-  throw new InputError(`model '${spec}': ONNX model folders are not supported by this build yet`);
+  const { loadExtractor } = await import('../models/index.ts');
+  try {
+    return await loadExtractor(spec, options.threads !== undefined ? { threads: options.threads } : {});
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(spec, `model '${spec}' not found: ${err.message} (use 'use-lite' or a folder with an ONNX model and its tokenizer)`);
+    throw err;
+  }
 }
 
 /** The extractor for `spec`, loaded on first use. A failed load is not cached, so a retry tries again. */
