@@ -141,8 +141,8 @@ export async function fileTopWordsAll(
   }
   if (nTokens === 0) throw new InputError('empty corpus: no tokens');
   const nTypes = vocab.size;
-  // per neuron of a block: reducer and builder sums (2 x 16 bytes per type) and a chunk of rows (4 bytes per row)
-  const perNeuron = 32 * nTypes + 4 * CHUNK_ROWS;
+  // per neuron of a block: the reducer's sums (16 bytes per type) and a chunk of rows (4 bytes per row)
+  const perNeuron = 16 * nTypes + 4 * CHUNK_ROWS;
   const blockNeurons = Math.max(1, Math.min(nNeurons, Math.floor(budget / perNeuron)));
   const nBlocks = Math.ceil(nNeurons / blockNeurons);
   const passes = 1 + nBlocks;
@@ -163,12 +163,12 @@ export async function fileTopWordsAll(
     for await (const s of file.sentences({ layers: [firstLayer, endLayer] })) {
       builder.add(s.tokens, columns(s.activations, firstLayer, first, width), { columnOffset: first, label: `sentence ${s.index}` });
       if (builder.rows >= CHUNK_ROWS) {
-        reducer.add(builder.finish());
+        builder.finishInto(reducer); // no chunk-sized types x neurons table
         builder.reset({ shard: ++shard, firstNeuron: first, mu });
       }
       progress({ pass: 2 + b, passes, what, sentences: ++seen, totalSentences: nSentences, done: false });
     }
-    if (builder.rows > 0) reducer.add(builder.finish());
+    if (builder.rows > 0) builder.finishInto(reducer);
     // NeuroX's rules forbid num_tokens with a threshold; here top-k is a cut after the threshold
     const ranked = options.minThreshold === undefined && topK > 0
       ? rankTopWords(reducer.finish(), { numTokens: topK })
