@@ -21,6 +21,7 @@ import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { blockColumn, throwFirstNonFinite, type BlockOptions } from './moments.ts';
 import { Vocab } from './vocab.ts';
+import { scratch } from './wasmKernels.ts';
 
 export interface TypeScores {
   readonly firstNeuron: number;
@@ -172,15 +173,11 @@ export class TypeScoresBuilder {
       this.sumX = new Float64Array(cap);
     }
     const { sumAbs, sumX } = this;
-    const datas = this.chunks.map((c) => c.m.data);
-    const { rowChunk, rowBase, order, start } = this;
-    for (let t = 0; t < nTypes; t++) {
-      accumulateType(datas, rowChunk, rowBase, firstNeuron, order, start[t]!, start[t + 1]!, mu, sumAbs, sumX, t * B);
-    }
+    this.sumTypes((t, abs, x) => {
+      sumAbs.set(abs, t * B);
+      sumX.set(x, t * B);
+    });
     const n = nTypes * B;
-    for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(sumAbs[i]!)) this.throwNonFinite();
-    }
     return {
       firstNeuron,
       nNeurons: B,
@@ -198,26 +195,63 @@ export class TypeScoresBuilder {
   /**
    * Adds this shard's sums for the current block straight into `reducer`:
    * the same bytes as `reducer.add(builder.finish())`, without the shard's
-   * types x neurons table (each type's row goes through a scratch row in
-   * cache). For in-process runs that reduce as they go.
+   * types x neurons table. For in-process runs that reduce as they go.
    */
   finishInto(reducer: TypeScoresSink): void {
     const { shard, firstNeuron, mu } = this;
+    if (!this.grouped) this.group();
+    reducer.beginShard({ firstNeuron, nNeurons: mu.length, mu, shards: Int32Array.of(shard) });
+    const tokens = this.vocab.tokens;
+    const { count, firstOffset } = this;
+    this.sumTypes((t, abs, x) => reducer.addType(tokens[t]!, shard, firstOffset[t]!, count[t]!, abs, x, 0));
+  }
+
+  /**
+   * Each type's sums for the current block, in type order, handed to `emit`
+   * as `[B]` rows that are only valid during the call. The SIMD kernel
+   * (wasmKernels.ts) runs on a copy of the block in its memory; without it,
+   * or for blocks over 2 GiB, the JS loop gives the same bits.
+   */
+  private sumTypes(emit: (t: number, abs: Float64Array, x: Float64Array) => void): void {
+    const { firstNeuron, mu, order, start, rowChunk, rowBase } = this;
     const B = mu.length;
     const nTypes = this.vocab.size;
-    if (!this.grouped) this.group();
-    reducer.beginShard({ firstNeuron, nNeurons: B, mu, shards: Int32Array.of(shard) });
+    const nRows = this.nRows;
     const datas = this.chunks.map((c) => c.m.data);
-    const { rowChunk, rowBase, order, start, count } = this;
-    const tokens = this.vocab.tokens;
-    const abs = new Float64Array(B);
-    const x = new Float64Array(B);
+    // Scratch layout (bytes): mu, abs, x f64 [B]; order i32 [nRows]; the block's f32 [nRows x B].
+    const orderOff = 24 * B;
+    const dataOff = Math.ceil((orderOff + 4 * nRows) / 16) * 16;
+    const sc = scratch(dataOff + 4 * nRows * B);
+    let abs: Float64Array;
+    let x: Float64Array;
+    let sumType: (t: number) => void;
+    if (sc !== null) {
+      const { f32, f64, i32, kernels } = sc;
+      f64.set(mu, 0);
+      i32.set(order.subarray(0, nRows), orderOff / 4);
+      const one = this.chunks.length === 1 ? this.chunks[0]! : null;
+      if (one && one.m.cols === B && firstNeuron === one.columnOffset) {
+        f32.set(one.m.data, dataOff / 4);
+      } else {
+        for (let r = 0; r < nRows; r++) {
+          const base = rowBase[r]! + firstNeuron;
+          f32.set(datas[rowChunk[r]!]!.subarray(base, base + B), dataOff / 4 + r * B);
+        }
+      }
+      abs = f64.subarray(B, 2 * B);
+      x = f64.subarray(2 * B, 3 * B);
+      sumType = (t) => kernels.typeSums(dataOff, B, orderOff, start[t]!, start[t + 1]!, 0, 8 * B, 16 * B);
+    } else {
+      abs = new Float64Array(B);
+      x = new Float64Array(B);
+      sumType = (t) => accumulateType(datas, rowChunk, rowBase, firstNeuron, order, start[t]!, start[t + 1]!, mu, abs, x);
+    }
     for (let t = 0; t < nTypes; t++) {
-      accumulateType(datas, rowChunk, rowBase, firstNeuron, order, start[t]!, start[t + 1]!, mu, abs, x, 0);
+      sumType(t);
       for (let j = 0; j < B; j++) {
         if (!Number.isFinite(abs[j]!)) this.throwNonFinite();
       }
-      reducer.addType(tokens[t]!, shard, this.firstOffset[t]!, count[t]!, abs, x, 0);
+      emit(t, abs, x);
     }
   }
 
@@ -269,54 +303,26 @@ function grow(a: Int32Array, n: number, keep: number): Int32Array<ArrayBuffer> {
 }
 
 /**
- * The pass-2 kernel for one type: over its rows `order[k0..k1)` (corpus
- * order), for each neuron of the block, sum |x - mu| and sum x into
- * `outAbs[o..o+B)`, `outX[o..o+B)`. Row r's neuron g is at
- * `datas[rowChunk[r]][rowBase[r] + g]`. Rows are taken four at a time (each
- * sum loaded and stored once per four values: 2.3x faster in V8); the
- * grouping depends only on the type's row count, so results do not depend on
- * the block width.
+ * The pass-2 loop for one type (JS fallback of the SIMD kernel, same
+ * arithmetic): over its rows `order[k0..k1)` in corpus order, for each neuron
+ * of the block, outAbs = sum |x - mu|, outX = sum x. Row r's neuron g is at
+ * `datas[rowChunk[r]][rowBase[r] + g]`.
  */
 function accumulateType(
   datas: readonly Float32Array[], rowChunk: Int32Array, rowBase: Int32Array, firstNeuron: number,
-  order: Int32Array, k0: number, k1: number, mu: Float64Array, outAbs: Float64Array, outX: Float64Array, o: number,
+  order: Int32Array, k0: number, k1: number, mu: Float64Array, outAbs: Float64Array, outX: Float64Array,
 ): void {
   const B = mu.length;
-  // Reused buffers hold earlier sums.
-  outAbs.fill(0, o, o + B);
-  outX.fill(0, o, o + B);
-  let k = k0;
-  for (; k + 3 < k1; k += 4) {
-    const r0 = order[k]!;
-    const r1 = order[k + 1]!;
-    const r2 = order[k + 2]!;
-    const r3 = order[k + 3]!;
-    const a0 = datas[rowChunk[r0]!]!;
-    const a1 = datas[rowChunk[r1]!]!;
-    const a2 = datas[rowChunk[r2]!]!;
-    const a3 = datas[rowChunk[r3]!]!;
-    const b0 = rowBase[r0]! + firstNeuron;
-    const b1 = rowBase[r1]! + firstNeuron;
-    const b2 = rowBase[r2]! + firstNeuron;
-    const b3 = rowBase[r3]! + firstNeuron;
-    for (let j = 0; j < B; j++) {
-      const m = mu[j]!;
-      const x0 = a0[b0 + j]!;
-      const x1 = a1[b1 + j]!;
-      const x2 = a2[b2 + j]!;
-      const x3 = a3[b3 + j]!;
-      outAbs[o + j] = outAbs[o + j]! + (Math.abs(x0 - m) + Math.abs(x1 - m) + (Math.abs(x2 - m) + Math.abs(x3 - m)));
-      outX[o + j] = outX[o + j]! + (x0 + x1 + (x2 + x3));
-    }
-  }
-  for (; k < k1; k++) {
+  outAbs.fill(0);
+  outX.fill(0);
+  for (let k = k0; k < k1; k++) {
     const r = order[k]!;
     const a = datas[rowChunk[r]!]!;
     const b = rowBase[r]! + firstNeuron;
     for (let j = 0; j < B; j++) {
       const x = a[b + j]!;
-      outAbs[o + j] = outAbs[o + j]! + Math.abs(x - mu[j]!);
-      outX[o + j] = outX[o + j]! + x;
+      outAbs[j] = outAbs[j]! + Math.abs(x - mu[j]!);
+      outX[j] = outX[j]! + x;
     }
   }
 }
