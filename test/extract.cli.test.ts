@@ -36,11 +36,13 @@ const lines = picked.map((i) => ref.sentences[i]?.text as string);
 describe('neurox extract', () => {
   it('writes the PyTorch activations to a NeuroX file; empty lines are skipped and counted, so sentence i is the i-th non-empty line', async () => {
     const corpus = join(dir, 'corpus.txt');
-    writeFileSync(corpus, `${lines[0]}\n\n  \t \n${lines[1]}\r\n${lines[2]}`);
+    // the last line is one word of more pieces than the model takes: nothing of it fits
+    writeFileSync(corpus, `${lines[0]}\n\n  \t \n${lines[1]}\r\n${lines[2]}\n${'qzjx'.repeat(20)}\n`);
     const out = join(dir, 'acts.json');
     const tokens = join(dir, 'tokens.txt');
     const r = await neurox('extract', corpus, '--model', modelDir('bert'), '--out', out, '--tokens-out', tokens, '--batch-size', '2');
-    expect(r.stderr).toContain('skipped 2 empty lines (2, 3)');
+    expect(r.stderr).toContain('skipped 2 empty lines (lines 2, 3)');
+    expect(r.stderr).toContain("skipped 1 lines whose first word alone exceeds the model's maximum (line 6)");
     expect(r.stderr).toContain('1 sentences truncated at 16 pieces (1 words dropped)');
     expect(r.stderr).toContain('line 5: word 3 was dropped by the tokenizer');
     expect(r.code).toBe(0);

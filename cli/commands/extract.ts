@@ -5,9 +5,11 @@
  *
  * Corpus lines are read as NeuroX reads them (`line.strip()`, words =
  * `split(' ')`). Empty lines are skipped and counted: sentence i of the output
- * is the i-th non-empty line. `--tokens-out` writes the tokens of every
- * written sentence, one sentence per line, the tokens file that pairs with
- * the output row for row (truncated sentences and special tokens included).
+ * is the i-th non-empty line (unless a line's first word alone is longer than
+ * the model's maximum: nothing of it fits, and it is skipped and listed too).
+ * `--tokens-out` writes the tokens of every written sentence, one sentence per
+ * line, the tokens file that pairs with the output row for row (truncated
+ * sentences and special tokens included).
  */
 import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
@@ -92,6 +94,10 @@ async function countLines(path: string): Promise<number> {
   return last === NL ? n : n + 1;
 }
 
+function listLines(lines: readonly number[]): string {
+  return `line${lines.length > 1 ? 's' : ''} ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', ...' : ''}`;
+}
+
 export function parseLayers(value: string): number[] {
   return value.split(',').map((part) => parseNumber('--layers', part.trim(), { integer: true, min: 0 }));
 }
@@ -161,6 +167,7 @@ async function runExtract(corpus: string, o: Options): Promise<void> {
     ...(o.executionProvider ? { executionProvider: o.executionProvider } : {}),
   });
   const empty: number[] = [];
+  const tooLong: number[] = [];
   let writer: Awaited<ReturnType<typeof createActivationWriter>> | undefined;
   let tokensOut: Awaited<ReturnType<typeof open>> | undefined;
   const t0 = performance.now();
@@ -190,8 +197,16 @@ async function runExtract(corpus: string, o: Options): Promise<void> {
       if (truncated + emptyWords <= 20) process.stderr.write(`warning: ${message}\n`);
     };
     for await (const s of extractor.extract(sentences(), { aggregation, includeSpecialTokens: Boolean(o.includeSpecialTokens), ignoreEmbeddings: Boolean(o.ignoreEmbeddings), batchSize, ...(layers ? { layers } : {}) })) {
-      const line = lineOf.get(s.index);
+      const line = lineOf.get(s.index) as number;
       lineOf.delete(s.index);
+      if (s.nTokens === 0) {
+        // the first word alone is longer than the model's maximum: nothing to write (NeuroX writes an
+        // empty sentence that its own loader cannot read)
+        tooLong.push(line);
+        process.stderr.write(`warning: line ${line}: its first word alone is longer than the model's ${extractor.info.maxLength} pieces; skipped\n`);
+        progress?.increment();
+        continue;
+      }
       if (s.truncatedWords > 0) {
         truncated++;
         truncatedWords += s.truncatedWords;
@@ -215,10 +230,11 @@ async function runExtract(corpus: string, o: Options): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const notes = [
       `wrote ${written} sentences (${words} tokens) to ${o.out} in ${seconds.toFixed(1)} s`,
-      empty.length ? `skipped ${empty.length} empty lines (${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', ...' : ''}): sentence i of the output is the i-th non-empty line` : '',
+      empty.length ? `skipped ${empty.length} empty lines (${listLines(empty)}): sentence i of the output is the i-th non-empty line` : '',
+      tooLong.length ? `skipped ${tooLong.length} lines whose first word alone exceeds the model's maximum (${listLines(tooLong)})` : '',
       truncated ? `${truncated} sentences truncated at ${extractor.info.maxLength} pieces (${truncatedWords} words dropped)` : '',
       emptyWords ? `${emptyWords} words dropped by the tokenizer got zero vectors` : '',
-      (empty.length || truncated) && !o.tokensOut ? 'use --tokens-out to write the tokens file that pairs with the output row for row' : '',
+      (empty.length || truncated || tooLong.length) && !o.tokensOut ? 'use --tokens-out to write the tokens file that pairs with the output row for row' : '',
     ].filter(Boolean);
     process.stderr.write(`extract: ${notes.join('; ')}\n`);
   } catch (err) {
