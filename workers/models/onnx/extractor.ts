@@ -29,7 +29,12 @@ export interface ExtractorStats {
   words: number;
   pieces: number;
   batches: number;
+  /** Tokenizing and planning sentences. */
+  planMs: number;
+  /** Inside onnxruntime's run. */
   runMs: number;
+  /** Subword aggregation into words. */
+  aggregateMs: number;
   totalMs: number;
 }
 
@@ -70,7 +75,7 @@ export function selectLayers(options: Pick<ExtractOptions, 'layers' | 'ignoreEmb
 }
 
 export class OnnxExtractor implements Extractor {
-  readonly stats: ExtractorStats = { sentences: 0, words: 0, pieces: 0, batches: 0, runMs: 0, totalMs: 0 };
+  readonly stats: ExtractorStats = { sentences: 0, words: 0, pieces: 0, batches: 0, planMs: 0, runMs: 0, aggregateMs: 0, totalMs: 0 };
 
   private constructor(
     readonly info: ModelInfo,
@@ -109,8 +114,10 @@ export class OnnxExtractor implements Extractor {
     let index = 0;
     for await (const sentence of sentences) {
       if (typeof sentence !== 'string') throw new InputError(`sentence ${index}: expected a string, got ${typeof sentence}`);
+      const t = performance.now();
       const words = sentence.split(' ');
       const plan = planSentence(this.tokenizer.wordPieces(words), this.tokenizer.template, this.tokenizer.specialIds, this.info.maxLength);
+      this.stats.planMs += performance.now() - t;
       pending.push({ index: index++, words, plan });
       if (pending.length >= window) {
         yield* this.runWindow(pending, batchSize, layers, aggregation, includeSpecialTokens);
@@ -164,7 +171,8 @@ export class OnnxExtractor implements Extractor {
       if (out.dModel !== dModel) throw new InputError(`model outputs ${out.dModel} values per piece but config.json says ${dModel}`);
       states = { layers: out.layers, seqLen, dModel };
     }
-    return batch.map((p, row) => {
+    const t = performance.now();
+    const sentences = batch.map((p, row) => {
       const data = seqLen > 0 ? aggregateWords(p.plan, states, row, aggregation, includeSpecialTokens) : new Float32Array(layers.length * p.plan.keptWords * dModel);
       const tokens = tokensOf(p.words, p.plan, includeSpecialTokens, (id) => this.tokenizer.pieceToken(id));
       this.stats.sentences++;
@@ -181,6 +189,8 @@ export class OnnxExtractor implements Extractor {
         emptyWords: p.plan.emptyWords,
       };
     });
+    this.stats.aggregateMs += performance.now() - t;
+    return sentences;
   }
 
   async close(): Promise<void> {
