@@ -152,17 +152,31 @@ export function rankTopWords(ts: TypeScores, options?: TopWordsOptions): TopWord
 /** `[nNeurons]` the best type's mean |x - mu| per neuron, in one sequential pass. */
 function bestTypeScores(ts: TypeScores): Float64Array {
   const B = ts.nNeurons;
+  const { sumAbs, count } = ts;
   const max = new Float64Array(B);
+  // Compare by a multiply first (no division per value); only values that
+  // may beat the max are divided, so the max is exactly a quotient.
+  const near = new Float64Array(B);
   for (let t = 0; t < ts.tokens.length; t++) {
-    const c = ts.count[t]!;
+    const c = count[t]!;
+    const inv = 1 / c;
     const o = t * B;
     for (let j = 0; j < B; j++) {
-      const s = ts.sumAbs[o + j]! / c;
-      if (s > max[j]!) max[j] = s;
+      const a = sumAbs[o + j]!;
+      if (a * inv >= near[j]!) {
+        const s = a / c;
+        if (s > max[j]!) {
+          max[j] = s;
+          near[j] = s * SLACK;
+        }
+      }
     }
   }
   return max;
 }
+
+// Below 1 by far more than the rounding of a multiply against a division.
+const SLACK = 1 - 1e-9;
 
 // The one definition of a type's normalised score for neuron j.
 function scoreOf(ts: TypeScores, max: Float64Array, t: number, j: number): number {
@@ -194,12 +208,23 @@ function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: nu
     const sb = score(b, j);
     return sa < sb || (sa === sb && a > b);
   };
+  // bar in unnormalised units, lowered a hair: a multiply screens out most
+  // types; the exact score decides for the rest (-Infinity: always decide).
+  const screen = new Float64Array(B);
+  const setScreen = (j: number): void => {
+    screen[j] = max[j]! > 0 && bar[j]! > 0 ? bar[j]! * max[j]! * SLACK : -Infinity;
+  };
+  for (let j = 0; j < B; j++) setScreen(j);
+  const { sumAbs, count } = ts;
   for (let t = 0; t < ts.tokens.length; t++) {
-    const c = ts.count[t]!;
+    const c = count[t]!;
+    const inv = 1 / c;
     const o = t * B;
     for (let j = 0; j < B; j++) {
+      const a = sumAbs[o + j]!;
+      if (a * inv < screen[j]!) continue;
       const m = max[j]!;
-      const s = m > 0 ? ts.sumAbs[o + j]! / c / m : 0;
+      const s = m > 0 ? a / c / m : 0;
       if (!(s > bar[j]!)) continue;
       const h = j * k;
       let n = size[j]!;
@@ -230,7 +255,10 @@ function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: nu
           i = w;
         }
       }
-      if (n === k) bar[j] = Math.max(minThreshold, score(heap[h]!, j));
+      if (n === k) {
+        bar[j] = Math.max(minThreshold, score(heap[h]!, j));
+        setScreen(j);
+      }
     }
   }
   const out: TopWord[][] = [];

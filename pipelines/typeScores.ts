@@ -305,7 +305,9 @@ function grow(a: Int32Array, n: number, keep: number): Int32Array<ArrayBuffer> {
 /**
  * The pass-2 loop for one type (JS fallback of the SIMD kernel, same
  * arithmetic): over its rows `order[k0..k1)` in corpus order, for each neuron
- * of the block, outAbs = sum |x - mu|, outX = sum x. Row r's neuron g is at
+ * of the block, outAbs = sum |x - mu|, outX = sum x; rows four at a time
+ * (acc + ((r0 + r1) + (r2 + r3)): each sum loaded and stored once per four
+ * values), then one at a time. Row r's neuron g is at
  * `datas[rowChunk[r]][rowBase[r] + g]`.
  */
 function accumulateType(
@@ -315,7 +317,31 @@ function accumulateType(
   const B = mu.length;
   outAbs.fill(0);
   outX.fill(0);
-  for (let k = k0; k < k1; k++) {
+  let k = k0;
+  for (; k + 4 <= k1; k += 4) {
+    const r0 = order[k]!;
+    const r1 = order[k + 1]!;
+    const r2 = order[k + 2]!;
+    const r3 = order[k + 3]!;
+    const a0 = datas[rowChunk[r0]!]!;
+    const a1 = datas[rowChunk[r1]!]!;
+    const a2 = datas[rowChunk[r2]!]!;
+    const a3 = datas[rowChunk[r3]!]!;
+    const b0 = rowBase[r0]! + firstNeuron;
+    const b1 = rowBase[r1]! + firstNeuron;
+    const b2 = rowBase[r2]! + firstNeuron;
+    const b3 = rowBase[r3]! + firstNeuron;
+    for (let j = 0; j < B; j++) {
+      const m = mu[j]!;
+      const x0 = a0[b0 + j]!;
+      const x1 = a1[b1 + j]!;
+      const x2 = a2[b2 + j]!;
+      const x3 = a3[b3 + j]!;
+      outAbs[j] = outAbs[j]! + (Math.abs(x0 - m) + Math.abs(x1 - m) + (Math.abs(x2 - m) + Math.abs(x3 - m)));
+      outX[j] = outX[j]! + (x0 + x1 + (x2 + x3));
+    }
+  }
+  for (; k < k1; k++) {
     const r = order[k]!;
     const a = datas[rowChunk[r]!]!;
     const b = rowBase[r]! + firstNeuron;

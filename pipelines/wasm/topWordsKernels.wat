@@ -50,22 +50,96 @@
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
-  ;; Pass 2, one token type: over rows order[k0..k1) (i32 row indices) of the
+;; Pass 2, one token type: over rows order[k0..k1) (i32 row indices) of the
   ;; [rows x B] f32 block at $data, in order: outAbs[j] = sum |x - mu[j]|,
-  ;; outX[j] = sum x (f64 [B] each, overwritten).
+  ;; outX[j] = sum x (f64 [B] each, overwritten). Rows go four at a time,
+  ;; acc + ((r0 + r1) + (r2 + r3)), then one at a time: as the JS fallback.
   (func (export "typeSums") (param $data i32) (param $B i32) (param $order i32) (param $k0 i32) (param $k1 i32)
         (param $mu i32) (param $outAbs i32) (param $outX i32)
-    (local $k i32) (local $j i32) (local $p i32) (local $B4 i32) (local $j8 i32)
+    (local $k i32) (local $j i32) (local $p i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $rowBytes i32)
+    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
     (local $v v128) (local $lo v128) (local $hi v128) (local $x f64)
+    (local $mlo v128) (local $mhi v128)
+    (local $l0 v128) (local $l1 v128) (local $l2 v128) (local $l3 v128)
+    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
+    (local $m f64) (local $x0 f64) (local $x1 f64) (local $x2 f64) (local $x3 f64)
     (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
+    (local.set $rowBytes (i32.shl (local.get $B) (i32.const 2)))
     (memory.fill (local.get $outAbs) (i32.const 0) (i32.shl (local.get $B) (i32.const 3)))
     (memory.fill (local.get $outX) (i32.const 0) (i32.shl (local.get $B) (i32.const 3)))
     (local.set $k (local.get $k0))
+    (block $groups_done
+      (loop $groups
+        (br_if $groups_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $k1)))
+        (local.set $p0 (i32.add (local.get $data) (i32.mul (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
+        (local.set $p1 (i32.add (local.get $data) (i32.mul (i32.load offset=4 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
+        (local.set $p2 (i32.add (local.get $data) (i32.mul (i32.load offset=8 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
+        (local.set $p3 (i32.add (local.get $data) (i32.mul (i32.load offset=12 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
+        (local.set $j (i32.const 0))
+        (block $gsimd_done
+          (loop $gcols
+            (br_if $gsimd_done (i32.ge_u (local.get $j) (local.get $B4)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (local.set $mlo (v128.load (i32.add (local.get $mu) (local.get $j8))))
+            (local.set $mhi (v128.load offset=16 (i32.add (local.get $mu) (local.get $j8))))
+            (local.set $v (v128.load (i32.add (local.get $p0) (local.get $j4))))
+            (local.set $l0 (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $h0 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $v (v128.load (i32.add (local.get $p1) (local.get $j4))))
+            (local.set $l1 (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $h1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $v (v128.load (i32.add (local.get $p2) (local.get $j4))))
+            (local.set $l2 (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $h2 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $v (v128.load (i32.add (local.get $p3) (local.get $j4))))
+            (local.set $l3 (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $h3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (v128.store (i32.add (local.get $outAbs) (local.get $j8))
+              (f64x2.add (v128.load (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64x2.add
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $l0) (local.get $mlo))) (f64x2.abs (f64x2.sub (local.get $l1) (local.get $mlo))))
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $l2) (local.get $mlo))) (f64x2.abs (f64x2.sub (local.get $l3) (local.get $mlo)))))))
+            (v128.store offset=16 (i32.add (local.get $outAbs) (local.get $j8))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64x2.add
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $h0) (local.get $mhi))) (f64x2.abs (f64x2.sub (local.get $h1) (local.get $mhi))))
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $h2) (local.get $mhi))) (f64x2.abs (f64x2.sub (local.get $h3) (local.get $mhi)))))))
+            (v128.store (i32.add (local.get $outX) (local.get $j8))
+              (f64x2.add (v128.load (i32.add (local.get $outX) (local.get $j8)))
+                (f64x2.add (f64x2.add (local.get $l0) (local.get $l1)) (f64x2.add (local.get $l2) (local.get $l3)))))
+            (v128.store offset=16 (i32.add (local.get $outX) (local.get $j8))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $outX) (local.get $j8)))
+                (f64x2.add (f64x2.add (local.get $h0) (local.get $h1)) (f64x2.add (local.get $h2) (local.get $h3)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $gcols)))
+        (block $grem_done
+          (loop $grem
+            (br_if $grem_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (local.set $m (f64.load (i32.add (local.get $mu) (local.get $j8))))
+            (local.set $x0 (f64.promote_f32 (f32.load (i32.add (local.get $p0) (local.get $j4)))))
+            (local.set $x1 (f64.promote_f32 (f32.load (i32.add (local.get $p1) (local.get $j4)))))
+            (local.set $x2 (f64.promote_f32 (f32.load (i32.add (local.get $p2) (local.get $j4)))))
+            (local.set $x3 (f64.promote_f32 (f32.load (i32.add (local.get $p3) (local.get $j4)))))
+            (f64.store (i32.add (local.get $outAbs) (local.get $j8))
+              (f64.add (f64.load (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64.add
+                  (f64.add (f64.abs (f64.sub (local.get $x0) (local.get $m))) (f64.abs (f64.sub (local.get $x1) (local.get $m))))
+                  (f64.add (f64.abs (f64.sub (local.get $x2) (local.get $m))) (f64.abs (f64.sub (local.get $x3) (local.get $m)))))))
+            (f64.store (i32.add (local.get $outX) (local.get $j8))
+              (f64.add (f64.load (i32.add (local.get $outX) (local.get $j8)))
+                (f64.add (f64.add (local.get $x0) (local.get $x1)) (f64.add (local.get $x2) (local.get $x3)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $grem)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $groups)))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $k) (local.get $k1)))
         (local.set $p (i32.add (local.get $data)
-          (i32.shl (i32.mul (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $B)) (i32.const 2))))
+          (i32.mul (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
         (local.set $j (i32.const 0))
         (block $simd_done
           (loop $cols
