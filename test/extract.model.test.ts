@@ -101,6 +101,10 @@ describe('bad models and options', () => {
     await expect(loadExtractor('./no/such/model')).rejects.toThrow(/model folder not found: .*no\/such\/model/);
   });
 
+  it('a hub id that cannot be fetched (no network here, or no such repository) fails naming it', async () => {
+    await expect(loadExtractor('neurox-test/no-such-model', { cacheDir: join(scratch, 'hub-cache', 'onnx') })).rejects.toThrow(/cannot load 'neurox-test\/no-such-model' from the Hugging Face hub/);
+  });
+
   it('layer options are checked against the model, naming the bad value', async () => {
     const ex = await loadOnnxExtractor(modelDir('distilbert'), { cacheDir: join(scratch, 'cache'), threads: 1 });
     try {
