@@ -156,3 +156,81 @@ export function referenceTopWords(tokens: string[][], activations: Matrix[], min
 export function relClose(a: number, b: number, tol: number): boolean {
   return Math.abs(a - b) <= tol * Math.max(Math.abs(a), Math.abs(b), 1e-300);
 }
+
+// ------------------------------------------------------------------ real worker processes
+
+export interface WorkerProcess {
+  readonly child: import('node:child_process').ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves when its output matches `pattern` (rejects after `ms` or if it exits first). */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  /** Graceful stop (SIGTERM), awaited. */
+  stop(): Promise<void>;
+}
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** `node bin/neurox.js worker ...` as its own process, with test-short locks. */
+export async function spawnWorker(env: Record<string, string>, args: readonly string[] = []): Promise<WorkerProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['bin/neurox.js', 'worker', '--concurrency', '1', '--lock-ms', String(TEST_LOCKS.lockDurationMs), '--stalled-ms', String(TEST_LOCKS.stalledIntervalMs), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const waiters: Array<() => void> = [];
+  const onData = (b: Buffer): void => {
+    text += b.toString();
+    for (const w of [...waiters]) w();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  return {
+    child,
+    output: () => text,
+    waitFor: (pattern, ms = 120_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`worker did not print ${pattern} within ${ms} ms; it printed:\n${text}`)), ms);
+        const check = (): void => {
+          if (pattern.test(text)) {
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(check), 1);
+            resolve();
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`worker exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${text}`));
+          }
+        };
+        waiters.push(check);
+        check();
+      }),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Polls the root job until it completes (survives Redis restarts, unlike QueueEvents). */
+export async function pollRun(config: { redisUrl: string; prefix: string }, runId: string, timeoutMs = 240_000): Promise<AnalysisResult> {
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
+  const queue = new Queue('analysis', { connection, prefix: config.prefix });
+  const t0 = Date.now();
+  try {
+    for (;;) {
+      const job = await queue.getJob(runId).catch(() => undefined);
+      const state = job ? await job.getState().catch(() => 'unknown') : 'missing';
+      if (state === 'completed') return job!.returnvalue as AnalysisResult;
+      if (state === 'failed') throw new Error(`run ${runId} failed: ${job!.failedReason}`);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`run ${runId} still ${state} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await queue.close().catch(() => {});
+    connection.disconnect();
+  }
+}

@@ -6,20 +6,32 @@
  */
 import type { SandboxedJob } from 'bullmq';
 import { InputError } from '../../pipelines/errors.ts';
-import { defaultContext } from '../stages/context.ts';
+import { defaultContext, storeFor } from '../stages/context.ts';
 import { isWorkStage, runStage } from '../stages/index.ts';
 import { asBullError } from './errors.ts';
+import { parsePauses, pausingStore } from './testPause.ts';
 
 // A worker killed with SIGKILL cannot stop its children: exit with it (the
 // job is then recovered as stalled) instead of running on as an orphan.
 process.on('disconnect', () => process.exit(1));
 
 let lastProgress = 0;
+const pauses = parsePauses(process.env.NEUROX_TEST_PAUSE);
 
 export default async function processStage(job: SandboxedJob): Promise<unknown> {
   try {
     if (!isWorkStage(job.name)) throw new InputError(`job ${job.id}: unknown stage '${job.name}'`);
+    const name = job.name;
+    const stores = new Map<string, ReturnType<typeof storeFor>>();
     const ctx = defaultContext({
+      store: (url) => {
+        let s = stores.get(url);
+        if (!s) {
+          s = pausingStore(storeFor(url), name, pauses, (n) => process.stdout.write(`${name} ${job.id}: pausing after write ${n}\n`));
+          stores.set(url, s);
+        }
+        return s;
+      },
       progress: (fraction) => {
         const now = Date.now();
         if (now - lastProgress < 1000 && fraction < 1) return;
