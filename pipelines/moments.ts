@@ -4,9 +4,10 @@
  * float64, for a block of neurons `[firstNeuron, firstNeuron + nNeurons)`.
  *
  * Accumulation works on `[nTokens x cols]` token-major matrices (a sentence,
- * a shard, or a column block of either), a chunk of rows at a time: a
- * two-pass mean/M2 over the chunk (it is in cache), then Chan's parallel
- * merge into the running totals. Merging partials from shards is the same
+ * a shard, or a column block of either), a chunk of 256 rows at a time: sums
+ * of x - K and (x - K)^2 with K the running mean (the first chunk takes two
+ * passes to find its own), in the SIMD kernel where available (wasmKernels.ts),
+ * then Chan's parallel merge into the running totals. Merging partials from shards is the same
  * merge, so partial moments can be combined in any grouping; floating-point
  * results depend on the order at the last bit, so reducers merge in shard
  * order (`mergeMoments`).
