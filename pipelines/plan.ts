@@ -13,6 +13,9 @@ import { runKeys, sha256Hex, shardCacheKeys, shardName, blockName, checkRunId, t
 import type { Aggregation, ModelInfo } from './ports.ts';
 import { createHash, type Hash } from 'node:crypto';
 import { groupCount, groupNeurons, SHARD_VERSION, type ShardDtype } from './shard.ts';
+import { DEFAULT_HISTOGRAM_BINS } from './histogram.ts';
+import { DEFAULT_RENDER_SELECTION, type RenderSelection } from './renderSelection.ts';
+import { DEFAULT_TOP_SENTENCES } from './topSentences.ts';
 
 export const PLAN_VERSION = 1;
 
@@ -38,9 +41,26 @@ export interface RunOptions {
   readonly topK: number;
   /** Keep types scoring strictly above this (NeuroX's min_threshold). */
   readonly minThreshold: number;
+  /** Top sentences kept per neuron, by max |activation| (pipelines/topSentences.ts). */
+  readonly topSentences: number;
+  /** Bins per neuron histogram (pipelines/histogram.ts). */
+  readonly histogramBins: number;
+  /** Neurons whose top sentences and plots are rendered (pipelines/renderSelection.ts). */
+  readonly render: RenderSelection;
+  /** Writing direction of the corpus, for the renders. */
+  readonly textDirection: 'ltr' | 'rtl';
 }
 
-export const DEFAULT_RUN_OPTIONS: RunOptions = { shardSentences: 256, blockNeurons: 256, topK: 50, minThreshold: 0.1 };
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  shardSentences: 256, blockNeurons: 256, topK: 50, minThreshold: 0.1,
+  topSentences: DEFAULT_TOP_SENTENCES, histogramBins: DEFAULT_HISTOGRAM_BINS, render: DEFAULT_RENDER_SELECTION, textDirection: 'ltr',
+};
+
+/** The run options out of a larger options object (the analysis request's). */
+export function pickRunOptions(o: RunOptions): RunOptions {
+  const { shardSentences, blockNeurons, topK, minThreshold, topSentences, histogramBins, render, textDirection } = o;
+  return { shardSentences, blockNeurons, topK, minThreshold, topSentences, histogramBins, render, textDirection };
+}
 
 // ------------------------------------------------------------------ corpus
 
@@ -300,6 +320,8 @@ export function checkRunOptions(o: RunOptions): RunOptions {
   int('shardSentences', o.shardSentences, 1);
   int('blockNeurons', o.blockNeurons, 1);
   int('topK', o.topK, 0);
+  int('topSentences', o.topSentences, 1);
+  int('histogramBins', o.histogramBins, 1);
   if (!Number.isFinite(o.minThreshold) || o.minThreshold < 0 || o.minThreshold >= 1) {
     throw new InputError(`minThreshold ${o.minThreshold} must be in [0, 1)`);
   }
@@ -380,10 +402,10 @@ export function planRun(input: PlanInput): Plan {
 /**
  * The stages of a run, in order. The root `analyze` job plans, then waits on
  * pass 1 (extract -> reduce-moments), then on pass 2 (type-scores ->
- * reduce-types), then writes top_words.parquet. Later stages (render, ...)
- * append here.
+ * reduce-types), then on the renders (render x blocks -> render-index), then
+ * writes top_words.parquet and histograms.parquet.
  */
-export const STAGES = ['analyze', 'extract', 'reduce-moments', 'type-scores', 'reduce-types'] as const;
+export const STAGES = ['analyze', 'extract', 'reduce-moments', 'type-scores', 'reduce-types', 'render', 'render-index'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** How many jobs each stage of a plan has. */
@@ -394,6 +416,8 @@ export function stageTotals(plan: Plan): Record<Stage, number> {
     'reduce-moments': 1,
     'type-scores': plan.shards.length * plan.blocks.length,
     'reduce-types': plan.blocks.length,
+    render: plan.blocks.length,
+    'render-index': 1,
   };
 }
 
@@ -406,4 +430,6 @@ export const jobIds = {
   reduceMoments: (runId: string): string => `${runId}.reduce-moments`,
   typeScores: (runId: string, block: number, shard: number): string => `${runId}.type-scores.${blockName(block)}.${shardName(shard)}`,
   reduceTypes: (runId: string, block: number): string => `${runId}.reduce-types.${blockName(block)}`,
+  render: (runId: string, block: number): string => `${runId}.render.${blockName(block)}`,
+  renderIndex: (runId: string): string => `${runId}.render-index`,
 };

@@ -52,6 +52,9 @@ export interface RenderKeys {
   histogramPart(block: number, shard: number): string;
   /** Merged histograms of one block. */
   histogramsBlock(block: number): string;
+  /** Per-block render records (presence = the block's renders are written), JSON. */
+  readonly renderedPrefix: string;
+  rendered(block: number): string;
   /** A run-relative render path as a store key. */
   of(path: string): string;
 }
@@ -66,6 +69,8 @@ export function renderKeys(runId: string): RenderKeys {
     bounds: (block) => `${prefix}bounds/${blockName(block)}.f64`,
     histogramPart: (block, shard) => `${prefix}histograms/${blockName(block)}/${shardName(shard)}.bin`,
     histogramsBlock: (block) => `${prefix}histograms/${blockName(block)}.bin`,
+    renderedPrefix: `${prefix}rendered/`,
+    rendered: (block) => `${prefix}rendered/${blockName(block)}.json`,
     of: (path) => `${prefix}${path}`,
   };
 }

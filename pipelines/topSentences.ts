@@ -275,6 +275,25 @@ export class TopSentences {
     return this;
   }
 
+  /** A copy of global neurons `[start, end)` (within this accumulator's), e.g. one neuron block. */
+  slice(start: number, end: number): TopSentences {
+    const a = start - this.firstNeuron;
+    const b = end - this.firstNeuron;
+    if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > this.nNeurons || b < a) {
+      throw new InputError(`top sentences: cannot slice neurons [${start}, ${end}) out of [${this.firstNeuron}, ${this.firstNeuron + this.nNeurons})`);
+    }
+    const k = this.k;
+    const out = new TopSentences(b - a, k, start);
+    out.filled.set(this.filled.subarray(a, b));
+    out.values.set(this.values.subarray(a * k, b * k));
+    out.sentenceIdx.set(this.sentenceIdx.subarray(a * k, b * k));
+    out.tokenIdx.set(this.tokenIdx.subarray(a * k, b * k));
+    out.max.set(this.max.subarray(a, b));
+    out.min.set(this.min.subarray(a, b));
+    out.sentences = this.sentences;
+    return out;
+  }
+
   /**
    * Adds `offset` to every sentence index. Shard partials are cached with
    * sentence indices local to their shard (the cache is keyed by content, and

@@ -5,6 +5,7 @@
  * `npx tsx schemas/export.ts`) for producers in other languages.
  */
 import { z } from 'zod';
+import { RenderSelectionV1 } from './render.ts';
 
 /** The BullMQ queue a producer adds analysis jobs to, and the job name. */
 export const ANALYSIS_QUEUE = 'analysis';
@@ -24,6 +25,10 @@ export const AnalysisOptionsV1 = z
     blockNeurons: z.int().min(1).max(1_000_000).default(256).describe('Neurons per pass-2 block: the unit of type-score jobs and reducers.'),
     topK: z.int().min(0).default(50).describe('Top words kept per neuron (0 = every type above the threshold).'),
     minThreshold: z.number().min(0).lt(1).default(0.1).describe("Keep types whose normalised score is strictly above this (NeuroX's min_threshold)."),
+    topSentences: z.int().min(1).max(1000).default(10).describe('Top sentences kept per neuron, by the largest |activation| over their tokens (top_sentences.parquet).'),
+    histogramBins: z.int().min(1).max(10_000).default(32).describe("Equal-width bins per neuron between its min and max (histograms.parquet)."),
+    render: RenderSelectionV1.default({ topVariance: 64 }).describe("Neurons whose top sentences and plots are rendered as SVGs: 'all', 'none', { topVariance: N } or { neurons: ['layer:neuron', ...] }."),
+    textDirection: z.enum(['ltr', 'rtl']).default('ltr').describe('Writing direction of the corpus, for the renders (rtl: each line laid out right to left).'),
   })
   .strict();
 
@@ -51,6 +56,9 @@ export const AnalysisResultV1 = z
     manifest: z.string().describe('Key of the run manifest (JSON).'),
     neuronStats: z.string().describe('Key of neuron_stats.parquet.'),
     topWords: z.string().describe('Key of top_words.parquet.'),
+    topSentences: z.string().describe('Key of top_sentences.parquet.'),
+    histograms: z.string().describe('Key of histograms.parquet.'),
+    index: z.string().describe("Key of the run's static HTML index page (index.html; the renders are beside it)."),
     nSentences: z.int().min(0),
     nWords: z.int().min(0).describe('Words in the corpus (space-separated).'),
     nTokens: z.int().min(0).describe('Tokens analysed (after truncation, special tokens included when asked).'),

@@ -46,6 +46,8 @@ export const ExtractJobV1 = z
       })
       .strict(),
     groupWidth: z.int().min(1),
+    /** Top sentences kept per neuron in the shard's partial (pipelines/topSentences.ts). */
+    topSentences: z.int().min(1),
   })
   .strict();
 export type ExtractJob = z.output<typeof ExtractJobV1>;

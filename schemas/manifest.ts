@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Plan } from '../pipelines/plan.ts';
 import { STAGES } from '../pipelines/plan.ts';
 import { AnalysisJobV1 } from './analysis.ts';
+import { RenderSelectionV1 } from './render.ts';
 
 const int = z.int().min(0);
 const hex = z.string().regex(/^[0-9a-f]+$/);
@@ -30,7 +31,12 @@ export const PlanV1 = z
         dtype: z.enum(['float32', 'float16']),
       })
       .strict(),
-    options: z.object({ shardSentences: int, blockNeurons: int, topK: int, minThreshold: z.number() }).strict(),
+    options: z
+      .object({
+        shardSentences: int, blockNeurons: int, topK: int, minThreshold: z.number(),
+        topSentences: int, histogramBins: int, render: RenderSelectionV1, textDirection: z.enum(['ltr', 'rtl']),
+      })
+      .strict(),
     cacheOptionsHash: hex,
     shards: z.array(
       z
@@ -72,7 +78,7 @@ export const ManifestV1 = z
     versions: z.object({ package: z.string(), plan: int, shardFormat: int, manifest: z.literal(1) }).strict(),
     plan: PlanV1,
     stages: z.array(z.object({ name: z.enum(STAGES), total: int, status: StageStatus }).strict()),
-    outputs: z.object({ neuronStats: z.string(), topWords: z.string() }).strict(),
+    outputs: z.object({ neuronStats: z.string(), topWords: z.string(), topSentences: z.string(), histograms: z.string(), index: z.string() }).strict(),
     summary: z
       .object({ nTokens: int, cachedShards: int, truncatedSentences: int, emptyWords: int, topWordRows: int.optional() })
       .strict()

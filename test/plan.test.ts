@@ -146,7 +146,7 @@ describe('plan', () => {
     const p = planRun(input(corpusOf(5), { layers: [2, 0] }));
     expect(p.nNeurons).toBe(200);
     expect(p.blocks.map((b) => [b.start, b.end])).toEqual([[0, 64], [64, 128], [128, 192], [192, 200]]);
-    expect(stageTotals(p)).toEqual({ analyze: 1, extract: 2, 'reduce-moments': 1, 'type-scores': 8, 'reduce-types': 4 });
+    expect(stageTotals(p)).toEqual({ analyze: 1, extract: 2, 'reduce-moments': 1, 'type-scores': 8, 'reduce-types': 4, render: 4, 'render-index': 1 });
     expect(() => planRun(input(corpusOf(5), { layers: [3] }))).toThrow('layer 3 is out of range [0, 2]');
   });
 

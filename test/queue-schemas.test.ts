@@ -32,6 +32,10 @@ describe('queue schemas', () => {
       blockNeurons: 256,
       topK: 50,
       minThreshold: 0.1,
+      topSentences: 10,
+      histogramBins: 32,
+      render: { topVariance: 64 },
+      textDirection: 'ltr',
     });
   });
 
@@ -77,7 +81,7 @@ describe('queue schemas', () => {
       versions: { package: '0.1.0', plan: 1, shardFormat: 1, manifest: 1 },
       plan,
       stages: [{ name: 'extract', total: 2, status: 'pending' }],
-      outputs: { neuronStats: 'a', topWords: 'b' },
+      outputs: { neuronStats: 'a', topWords: 'b', topSentences: 'c', histograms: 'd', index: 'e' },
     };
     expect(ManifestV1.parse(JSON.parse(JSON.stringify(manifest)))).toEqual(manifest);
   });

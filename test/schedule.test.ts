@@ -103,7 +103,7 @@ describe('schedules on BullMQ', () => {
         runs.push(runId);
         await store.put(`runs/${runId}/manifest.json`, '{}');
         return {
-          version: 1, runId, output: job.data.output, manifest: `runs/${runId}/manifest.json`, neuronStats: '', topWords: '',
+          version: 1, runId, output: job.data.output, manifest: `runs/${runId}/manifest.json`, neuronStats: '', topWords: '', topSentences: '', histograms: '', index: '',
           nSentences: 1, nWords: 1, nTokens: 1, nNeurons: 1, nShards: 1, cachedShards: 0, truncatedSentences: 0, topWordRows: 0,
         };
       },
@@ -159,7 +159,7 @@ describe('schedules on BullMQ', () => {
     const processor = scheduleProcessor({ connection: connection(), prefix, store: () => store });
     closers.push(() => processor.close());
     const result = (runId: string): AnalysisResult => ({
-      version: 1, runId, output: 'memory://x', manifest: `runs/${runId}/manifest.json`, neuronStats: '', topWords: '',
+      version: 1, runId, output: 'memory://x', manifest: `runs/${runId}/manifest.json`, neuronStats: '', topWords: '', topSentences: '', histograms: '', index: '',
       nSentences: 1, nWords: 1, nTokens: 1, nNeurons: 1, nShards: 1, cachedShards: 0, truncatedSentences: 0, topWordRows: 0,
     });
     const latestJob = (runId: string, tick: number, child: unknown): Job =>

@@ -132,6 +132,16 @@ describe('top sentences per neuron', () => {
     expect(() => new TopSentences(2, 3).addRows(matrix(new Float32Array(4), 2, 2), [1])).toThrow('1 sentences have 1 tokens but the block has 2 rows');
   });
 
+  it('slices a block out that equals the block accumulated on its own', () => {
+    const sentences = corpus(21, 15, 6);
+    const whole = new TopSentences(6, 2);
+    sentences.forEach((m, s) => whole.add(s, m));
+    const alone = whole.slice(2, 5);
+    expect(alone.top(0)).toEqual(whole.top(2));
+    expect([alone.firstNeuron, alone.nNeurons, alone.max[2], alone.min[2]]).toEqual([2, 3, whole.max[4], whole.min[4]]);
+    expect(() => whole.slice(4, 7)).toThrow('cannot slice neurons [4, 7) out of [0, 6)');
+  });
+
   it('names model layers in its rows when the run keeps a subset of layers', () => {
     const acc = new TopSentences(4, 1);
     acc.add(0, matrix(new Float32Array([1, 2, 3, 4]), 1, 4));

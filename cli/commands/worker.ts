@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { parseNumber } from '../errors.ts';
 
 interface Options {
-  stages: string;
+  stages?: string;
   concurrency?: string;
   lockMs: string;
   stalledMs: string;
@@ -18,8 +18,8 @@ interface Options {
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('Run queue workers against Redis (REDIS_URL): the analysis root jobs and the extract, reduce-moments, type-scores and reduce-types stages')
-    .option('--stages <list>', 'comma-separated queues to serve: analysis, extract, reduce-moments, type-scores, reduce-types', 'analysis,extract,reduce-moments,type-scores,reduce-types')
+    .description('Run queue workers against Redis (REDIS_URL): the analysis root jobs, the schedule ticks, and the extract, reduce-moments, type-scores, reduce-types, render, render-index and render-text stages')
+    .option('--stages <list>', 'comma-separated queues to serve (default: all): analysis, schedules, extract, reduce-moments, type-scores, reduce-types, render, render-index, render-text')
     .option('--concurrency <n>', 'concurrent extract and type-scores jobs (child processes) in this worker; default: the core count')
     .option('--lock-ms <ms>', "job lock duration: a killed worker's jobs are retried after about this long", '10000')
     .option('--stalled-ms <ms>', 'how often to look for stalled jobs', '5000')
@@ -33,9 +33,9 @@ and bucket; a worker with --stages extract serves only extraction.`,
     )
     .action(async (o: Options) => {
       const { queueConfigFromEnv } = await import('../../workers/queue/connection.ts');
-      const { parseRoles, startWorkers } = await import('../../workers/runner/workers.ts');
+      const { parseRoles, startWorkers, WORKER_ROLES } = await import('../../workers/runner/workers.ts');
       const config = queueConfigFromEnv();
-      const roles = parseRoles(o.stages);
+      const roles = o.stages === undefined ? [...WORKER_ROLES] : parseRoles(o.stages);
       const concurrency = o.concurrency === undefined ? undefined : parseNumber('--concurrency', o.concurrency, { integer: true, min: 1 });
       const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const running = startWorkers({

@@ -6,12 +6,17 @@
 import type { JobsOptions } from 'bullmq';
 import { ANALYSIS_QUEUE } from '../../schemas/analysis.ts';
 import type { WorkStage } from '../stages/index.ts';
+import { RENDER_TEXT_QUEUE } from '../../schemas/render.ts';
 
 export const STAGE_QUEUES: Readonly<Record<WorkStage, string>> = {
   extract: 'extract',
   'reduce-moments': 'reduce-moments',
   'type-scores': 'type-scores',
   'reduce-types': 'reduce-types',
+  render: 'render',
+  'render-index': 'render-index',
+  /** Public: producers add ad-hoc render jobs here (schemas/render.ts). */
+  'render-text': RENDER_TEXT_QUEUE,
 };
 
 export { ANALYSIS_QUEUE };

@@ -8,6 +8,7 @@ import { AnalysisJobV1, type AnalysisJobInput, type AnalysisResult } from '../..
 import { parsePayload } from '../../schemas/validate.ts';
 import { finishAnalysis, markFailed, markPass1Done, planAnalysis } from '../stages/analyze.ts';
 import { defaultContext, type StageContext } from '../stages/context.ts';
+import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
 import { extractJobs, reduceMomentsJob, reduceTypesJob, runStage, typeScoresJobs, type WorkStage } from '../stages/index.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
@@ -36,7 +37,7 @@ export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOpti
   const report = (stage: Stage, done: number, total: number, words: number, totalWords: number): void =>
     options.onProgress?.({ runId: plan.runId, stage, done, total, words, totalWords });
   let stage: Stage = 'extract';
-  const run = async (s: WorkStage, data: unknown): Promise<void> => {
+  const run = async (s: Extract<WorkStage, Stage>, data: unknown): Promise<void> => {
     stage = s;
     options.signal?.throwIfAborted();
     await runStage(ctx, s, data);
@@ -69,7 +70,15 @@ export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOpti
       await run('reduce-types', reduceTypesJob(plan, out, b.index).data);
       report('reduce-types', b.index + 1, plan.blocks.length, 0, 0);
     }
-    return await finishAnalysis(ctx, pass2);
+    const rendering = await markRendering(ctx, pass2);
+    const renders = await renderJobs(ctx, rendering);
+    for (const [i, job] of renders.entries()) {
+      await run('render', job.data);
+      report('render', i + 1, renders.length, 0, 0);
+    }
+    await run('render-index', renderIndexJob(plan, out).data);
+    report('render-index', 1, 1, 0, 0);
+    return await finishAnalysis(ctx, rendering);
   } catch (err) {
     await markFailed(ctx, out, plan.runId, { stage, reason: err instanceof Error ? err.message : String(err) }).catch(() => {});
     throw err;

@@ -5,7 +5,9 @@
  *
  *   1. plan, write the manifest; add reduce-moments <- extract x shards
  *   2. record pass 1; add, per block, reduce-types <- type-scores x shards
- *   3. write top_words.parquet, complete the manifest, return the result
+ *   3. select the neurons to render; add render-index <- render x blocks
+ *   4. write top_words.parquet and histograms.parquet, complete the manifest,
+ *      return the result
  *
  * Which step comes next is read from the children that have finished, so a
  * retried or re-processed root job resumes where the run is, and re-adding a
@@ -17,7 +19,9 @@ import { ReduceMomentsResultV1, ReduceTypesResultV1 } from '../../schemas/jobs.t
 import { parsePayload } from '../../schemas/validate.ts';
 import { finishAnalysis, markPass1Done, planAnalysis } from '../stages/analyze.ts';
 import type { StageContext } from '../stages/context.ts';
-import { extractJobs, reduceMomentsJob, reduceTypesJob, typeScoresJobs } from '../stages/index.ts';
+import { extractJobs, reduceMomentsJob, reduceTypesJob, typeScoresJobs, type PlannedJob } from '../stages/index.ts';
+import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
+import { RenderIndexResultV1, type RenderJob } from '../../schemas/render.ts';
 import { readManifest } from '../stages/manifest.ts';
 import { STAGE_JOB_OPTIONS, STAGE_QUEUES } from '../queue/names.ts';
 import type { Plan } from '../../pipelines/plan.ts';
@@ -56,6 +60,17 @@ export function analysisProcessor(opts: OrchestratorOptions): ((job: Job, token?
       };
     });
 
+  const renderFlow = (plan: Plan, output: string, renders: ReadonlyArray<PlannedJob<RenderJob>>, parent: { id: string; queue: string }): FlowJob => {
+    const index = renderIndexJob(plan, output);
+    return {
+      name: 'render-index',
+      queueName: STAGE_QUEUES['render-index'],
+      data: index.data,
+      opts: { ...STAGE_JOB_OPTIONS, jobId: index.id, parent },
+      children: renders.map((j) => ({ name: 'render', queueName: STAGE_QUEUES.render, data: j.data, opts: { ...STAGE_JOB_OPTIONS, jobId: j.id } })),
+    };
+  };
+
   const processor = async (job: Job, token?: string): Promise<AnalysisResult> => {
     try {
       const request = parsePayload(AnalysisJobV1, job.data, `analysis job ${job.id}`);
@@ -66,6 +81,7 @@ export function analysisProcessor(opts: OrchestratorOptions): ((job: Job, token?
           const values = Object.values(await job.getChildrenValues());
           const pass1 = values.map((v) => ReduceMomentsResultV1.safeParse(v)).find((r) => r.success)?.data;
           const pass2 = values.map((v) => ReduceTypesResultV1.safeParse(v)).filter((r) => r.success);
+          const rendered = values.some((v) => RenderIndexResultV1.safeParse(v).success);
           if (!pass1) {
             const { plan } = await planAnalysis(ctx, request);
             await job.updateProgress({ runId: plan.runId, step: 'pass 1' });
@@ -74,6 +90,10 @@ export function analysisProcessor(opts: OrchestratorOptions): ((job: Job, token?
             const manifest = await markPass1Done(ctx, await readManifest(ctx.store(request.output), pass1.runId));
             await job.updateProgress({ runId: pass1.runId, step: 'pass 2' });
             await flow.addBulk(pass2Flows(manifest.plan, request.output, self));
+          } else if (!rendered) {
+            const manifest = await markRendering(ctx, await readManifest(ctx.store(request.output), pass1.runId));
+            await job.updateProgress({ runId: pass1.runId, step: 'render' });
+            await flow.add(renderFlow(manifest.plan, request.output, await renderJobs(ctx, manifest), self));
           } else {
             const manifest = await readManifest(ctx.store(request.output), pass1.runId);
             const result = await finishAnalysis(ctx, manifest);

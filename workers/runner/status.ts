@@ -8,6 +8,7 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../../pipelines/errors.ts';
 import { runKeys } from '../../pipelines/keys.ts';
+import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
 import type { ObjectStore } from '../../pipelines/ports.ts';
 import { stageTotals, STAGES, type Stage } from '../../pipelines/plan.ts';
 import { AnalysisResultV1, type AnalysisResult } from '../../schemas/analysis.ts';
@@ -67,6 +68,8 @@ export async function storeProgress(store: ObjectStore, manifest: Manifest): Pro
     'reduce-moments': (await store.head(keys.pass1)) ? 1 : 0,
     'type-scores': await countUnder(store, keys.typeScoresPrefix),
     'reduce-types': await countUnder(store, keys.topWordsBlocksPrefix),
+    render: await countUnder(store, renderKeys(manifest.runId).renderedPrefix),
+    'render-index': (await store.head(renderKeys(manifest.runId).of(renderPaths.html))) ? 1 : 0,
   };
   return STAGES.map((stage) => {
     const total = totals[stage];

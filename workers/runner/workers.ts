@@ -18,8 +18,10 @@ import { defaultContext } from '../stages/context.ts';
 import { closeModels } from '../stages/models.ts';
 import { isWorkStage, WORK_STAGES, type WorkStage } from '../stages/index.ts';
 import { analysisProcessor } from './orchestrator.ts';
+import { scheduleProcessor } from '../schedule/processor.ts';
+import { SCHEDULE_QUEUE } from '../schedule/schedules.ts';
 
-export const WORKER_ROLES = ['analysis', ...WORK_STAGES] as const;
+export const WORKER_ROLES = ['analysis', 'schedules', ...WORK_STAGES] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 export interface WorkerOptions {
@@ -96,10 +98,15 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
           }
         })();
       });
+    } else if (role === 'schedules') {
+      // ticks only add flows: in-process, one at a time
+      const processor = scheduleProcessor({ connection: connection(), prefix, store: ctx.store });
+      closers.push(() => processor.close());
+      w = new Worker(SCHEDULE_QUEUE, processor, { ...common, concurrency: 1 });
     } else {
       if (!isWorkStage(role)) continue;
       // reducers are one per run or per block: a second slot helps when runs overlap
-      const n = role === 'extract' || role === 'type-scores' ? concurrency : Math.min(2, concurrency);
+      const n = role === 'extract' || role === 'type-scores' || role === 'render' ? concurrency : Math.min(2, concurrency);
       w = new Worker(STAGE_QUEUES[role as WorkStage], SANDBOX, { ...common, concurrency: n, useWorkerThreads: false });
       w.on('failed', (job, err) => void onFailed(role)(job, err));
     }

@@ -4,8 +4,9 @@
  * moments, both in the content-addressed cache. A shard already in the cache
  * (an earlier run, or this job's previous attempt) is not extracted again.
  *
- * Writes, in order: activations, moments, meta (the cache entry is complete
- * once meta exists), then the run's own record `extracted/<shard>.json`.
+ * Writes, in order: activations, moments, top sentences (renderInputs.ts),
+ * meta (the cache entry is complete once meta exists), then the run's own
+ * record `extracted/<shard>.json`.
  * A retry rewrites the same keys with the same bytes.
  */
 import { InputError } from '../../pipelines/errors.ts';
@@ -17,6 +18,8 @@ import { encodeShardChunks } from '../../pipelines/shard.ts';
 import { ExtractResultV1, type ExtractJob, type ExtractResult } from '../../schemas/jobs.ts';
 import { splitObjectUrl, type StageContext } from './context.ts';
 import { jsonBytes, readJson } from './manifest.ts';
+import { topSentencesCacheKey } from '../../pipelines/renderKeys.ts';
+import { ensureShardTopSentences, ShardTopSentences } from './renderInputs.ts';
 
 /** Copies a block's moments into the moments of every neuron (`all.firstNeuron` is 0). */
 function place(all: Moments, part: Moments): void {
@@ -38,6 +41,7 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
     if (meta.nSentences !== shard.nSentences) {
       throw new InputError(`${store.location}${shard.cache.meta}: cache entry has ${meta.nSentences} sentences, shard ${shard.index} has ${shard.nSentences}`);
     }
+    await ensureShardTopSentences(store, shard, job.topSentences);
     const result: ExtractResult = { ...meta, shard: shard.index, cached: true };
     await store.put(record, jsonBytes(result), { contentType: 'application/json' });
     ctx.log(`shard ${shard.index}: from the cache (${meta.nTokens} tokens)`);
@@ -75,16 +79,19 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
   const nNeurons = job.layers.length * model.info.dModel;
   const moments = emptyMoments(nNeurons);
   const label = `shard ${shard.index} (sentences ${shard.firstSentence}-${shard.firstSentence + shard.nSentences - 1})`;
+  const tops = new ShardTopSentences(nNeurons, job.topSentences, extracted.map((s) => s.nTokens));
   // Moments are taken on the values as stored (float16 rounded), so pass 2 and pass 1 see the same numbers.
   const encoded = encodeShardChunks({ sentences: extracted, layers: job.layers, dModel: model.info.dModel, dtype, groupWidth: job.groupWidth }, (_g, values, first) => {
     const part = emptyMoments(values.cols, first);
     accumulateMoments(part, values, { columnOffset: first, label });
     place(moments, part);
+    tops.addGroup(values, first);
   });
   extracted.length = 0; // the encoded groups hold everything now
 
   await store.putStream(shard.cache.activations, chunksOf(encoded.chunks), { contentType: 'application/octet-stream' });
   await store.put(shard.cache.moments, encodeMoments(moments), { contentType: 'application/octet-stream' });
+  await store.put(topSentencesCacheKey(shard.cache.prefix, job.topSentences), tops.encode(), { contentType: 'application/octet-stream' });
   const result: ExtractResult = {
     version: 1,
     shard: shard.index,

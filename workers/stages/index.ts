@@ -15,8 +15,12 @@ import { runExtract } from './extract.ts';
 import { runReduceMoments } from './reduceMoments.ts';
 import { runReduceTypes } from './reduceTypes.ts';
 import { runTypeScores } from './typeScores.ts';
+import { RenderIndexJobV1, RenderJobV1, RenderTextJobV1 } from '../../schemas/render.ts';
+import { runRender } from './render.ts';
+import { runRenderIndex } from './renderIndex.ts';
+import { runRenderText } from './renderText.ts';
 
-export const WORK_STAGES = ['extract', 'reduce-moments', 'type-scores', 'reduce-types'] as const;
+export const WORK_STAGES = ['extract', 'reduce-moments', 'type-scores', 'reduce-types', 'render', 'render-index', 'render-text'] as const;
 export type WorkStage = (typeof WORK_STAGES)[number];
 
 export function isWorkStage(s: string): s is WorkStage {
@@ -35,6 +39,12 @@ export async function runStage(ctx: StageContext, stage: WorkStage, data: unknow
       return await runTypeScores(ctx, parsePayload(TypeScoresJobV1, data, what));
     case 'reduce-types':
       return await runReduceTypes(ctx, parsePayload(ReduceTypesJobV1, data, what));
+    case 'render':
+      return await runRender(ctx, parsePayload(RenderJobV1, data, what));
+    case 'render-index':
+      return await runRenderIndex(ctx, parsePayload(RenderIndexJobV1, data, what));
+    case 'render-text':
+      return await runRenderText(ctx, parsePayload(RenderTextJobV1, data, what));
   }
 }
 
@@ -58,6 +68,7 @@ export function extractJobs(plan: Plan, output: string): Array<PlannedJob<Extrac
       layers: [...plan.layers],
       extract: { aggregation, includeSpecialTokens, ignoreEmbeddings, ...(layers ? { layers: [...layers] } : {}), batchSize, dtype },
       groupWidth: plan.options.blockNeurons,
+      topSentences: plan.options.topSentences,
     },
   }));
 }

@@ -14,6 +14,7 @@ import { fileMetadata } from './analyze.ts';
 import type { StageContext } from './context.ts';
 import { jsonBytes, readJson, readManifest } from './manifest.ts';
 import { mapInOrder } from './ordered.ts';
+import { reduceTopSentences } from './renderInputs.ts';
 
 export async function runReduceMoments(ctx: StageContext, job: ReduceMomentsJob): Promise<ReduceMomentsResult> {
   const store = ctx.store(job.output);
@@ -66,6 +67,7 @@ export async function runReduceMoments(ctx: StageContext, job: ReduceMomentsJob)
     const mu = acc.mean.slice(b.start, b.end);
     await store.put(keys.mu(b.index), new Uint8Array(mu.buffer), { contentType: 'application/octet-stream' });
   }
+  await reduceTopSentences(store, manifest, acc);
   const result: ReduceMomentsResult = { version: 1, runId: plan.runId, nTokens, nNeurons: n, nShards: plan.shards.length, cachedShards, truncatedSentences, emptyWords, neuronStats: keys.neuronStats };
   await store.put(keys.pass1, jsonBytes(result), { contentType: 'application/json' });
   ctx.log(`run ${plan.runId}: moments of ${n} neurons over ${nTokens} tokens`);

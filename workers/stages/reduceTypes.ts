@@ -14,6 +14,7 @@ import { fileMetadata } from './analyze.ts';
 import type { StageContext } from './context.ts';
 import { readManifest } from './manifest.ts';
 import { mapInOrder } from './ordered.ts';
+import { reduceHistograms } from './renderInputs.ts';
 
 export async function runReduceTypes(ctx: StageContext, job: ReduceTypesJob): Promise<ReduceTypesResult> {
   const store = ctx.store(job.output);
@@ -72,6 +73,7 @@ export async function runReduceTypes(ctx: StageContext, job: ReduceTypesJob): Pr
       r++;
     });
   });
+  await reduceHistograms(store, manifest, block.index);
   const key = keys.topWordsBlock(block.index);
   await store.put(key, encodeTopWords({ layer, neuron, globalNeuron, rank, token, score, count, mean }, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
   return { version: 1, runId: plan.runId, block: block.index, nTypes: merged.tokens.length, rows: n, key };

@@ -11,6 +11,7 @@ import { encodeTypeScores } from '../../pipelines/typeScoresReduce.ts';
 import { TypeScoresBuilder } from '../../pipelines/typeScores.ts';
 import type { TypeScoresJob, TypeScoresResult } from '../../schemas/jobs.ts';
 import type { StageContext } from './context.ts';
+import { histogramPart } from './renderInputs.ts';
 
 /** The means a block's pass-2 jobs subtract: raw little-endian float64. */
 export function decodeMu(bytes: Uint8Array, expected: number, what: string): Float64Array {
@@ -38,6 +39,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const [ga, gb] = groupRange(header, block.index);
   const values = decodeGroup(header, block.index, await store.getRange(job.activations, ga, gb), what);
 
+  await histogramPart(store, job.runId, block.index, job.shard, values);
   const words = Array.from(tokens.typeIds, (id) => tokens.types[id]!);
   const builder = new TypeScoresBuilder({ shard: job.shard, firstNeuron: block.start, mu });
   builder.add(words, values, { columnOffset: block.start, label: `shard ${job.shard}` });

@@ -1,0 +1,121 @@
+/**
+ * Render-index stage (once per run, after the render jobs): the per-run
+ * index (summary, one file per layer, word -> neurons) and the static HTML
+ * page, plus each layer's variance distribution. Every neuron is listed with
+ * its stats, top words and top sentences (with their text, read from the
+ * corpus); the neurons the render selection picked also get their SVG paths.
+ */
+import { InputError } from '../../pipelines/errors.ts';
+import { Histograms } from '../../pipelines/histogram.ts';
+import { renderHtmlIndex } from '../../pipelines/htmlIndex.ts';
+import { runKeys } from '../../pipelines/keys.ts';
+import { shardSentencesOf } from '../../pipelines/plan.ts';
+import { varianceDistributionSvg } from '../../pipelines/plots/index.ts';
+import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
+import { selectNeurons } from '../../pipelines/renderSelection.ts';
+import { buildRunIndex, runIndexFiles, type NeuronInput } from '../../pipelines/runIndex.ts';
+import { TopSentences } from '../../pipelines/topSentences.ts';
+import { neuronStatsTable } from '../../schemas/parquet.ts';
+import type { RenderIndexJob, RenderIndexResult } from '../../schemas/render.ts';
+import { readTable } from '../parquet.ts';
+import { shardOfSentence } from '../render/cacheReader.ts';
+import { splitObjectUrl, type StageContext } from './context.ts';
+import { readManifest } from './manifest.ts';
+import { blockTopWords, plottableHistogram, readPartial, SVG_CONTENT_TYPE } from './render.ts';
+
+export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Promise<RenderIndexResult> {
+  const store = ctx.store(job.output);
+  const manifest = await readManifest(store, job.runId);
+  const { plan } = manifest;
+  const keys = runKeys(plan.runId);
+  const rk = renderKeys(plan.runId);
+  const dModel = plan.model.dModel;
+  const stats = await readTable(neuronStatsTable, await store.get(keys.neuronStats));
+  if (stats.globalNeuron.length !== plan.nNeurons) throw new InputError(`render-index: neuron_stats has ${stats.globalNeuron.length} rows, the run has ${plan.nNeurons} neurons`);
+  const selected = new Set(selectNeurons(plan.options.render, stats.variance, plan.layers, dModel));
+
+  // every block's top sentences, top words and histogram bounds
+  const blocks = [];
+  const needed = new Set<number>();
+  for (const b of plan.blocks) {
+    const top = await readPartial(store, rk.topSentencesBlock(b.index), TopSentences.decode);
+    const hist = await readPartial(store, rk.histogramsBlock(b.index), Histograms.decode);
+    const words = await blockTopWords(store, plan.runId, b.index, Infinity);
+    for (let j = 0; j < top.nNeurons; j++) for (const e of top.top(j)) needed.add(e.sentenceIndex);
+    blocks.push({ b, top, hist, words });
+  }
+  const texts = await sentenceTexts(ctx, plan, needed);
+
+  const neurons: NeuronInput[] = [];
+  for (const { b, top, hist, words } of blocks) {
+    for (let g = b.start; g < b.end; g++) {
+      const j = g - b.start;
+      const rendered = selected.has(g);
+      const topWords = words.get(g) ?? [];
+      neurons.push({
+        layer: plan.layers[Math.floor(g / dModel)]!,
+        neuron: g % dModel,
+        stats: { count: stats.count[g]!, mean: stats.mean[g]!, variance: stats.variance[g]!, std: stats.std[g]!, min: stats.min[g]!, max: stats.max[g]! },
+        topWords: topWords.map((w) => ({ token: w.token, score: w.score, count: w.count ?? 0, mean: w.mean ?? 0 })),
+        topSentences: top.top(j).map((e) => ({ ...e, text: texts.get(e.sentenceIndex)! })),
+        rendered,
+        plots: { histogram: rendered && plottableHistogram(hist, j) !== null, topWords: rendered && topWords.length > 0 },
+      });
+    }
+  }
+
+  const index = buildRunIndex(
+    {
+      runId: plan.runId,
+      model: plan.model.spec,
+      nLayers: plan.layers.length,
+      dModel,
+      createdAt: manifest.createdAt,
+      sentences: plan.corpus.nSentences,
+      tokens: manifest.summary?.nTokens ?? stats.count[0] ?? 0,
+      files: {
+        'neuron_stats.parquet': 'neuron_stats.parquet',
+        'top_words.parquet': 'top_words.parquet',
+        'top_sentences.parquet': 'top_sentences.parquet',
+        'histograms.parquet': 'histograms.parquet',
+        'manifest.json': 'manifest.json',
+      },
+      layers: plan.layers,
+    },
+    neurons,
+  );
+  let files = 0;
+  for (const [i, layer] of plan.layers.entries()) {
+    const v = stats.variance.subarray(i * dModel, (i + 1) * dModel);
+    await store.put(rk.of(renderPaths.variance(layer)), varianceDistributionSvg(v, { title: `layer ${layer}: variance of its ${dModel} neurons` }), { contentType: SVG_CONTENT_TYPE });
+    files++;
+  }
+  for (const f of runIndexFiles(index)) {
+    await store.put(rk.of(f.path), f.body, { contentType: f.contentType });
+    files++;
+  }
+  await store.put(rk.of(renderPaths.html), renderHtmlIndex(index.summary), { contentType: 'text/html; charset=utf-8' });
+  files++;
+  ctx.log(`run ${plan.runId}: index of ${neurons.length} neurons (${selected.size} rendered) at ${store.location}${rk.of(renderPaths.html)}`);
+  return { version: 1, runId: plan.runId, neurons: neurons.length, rendered: selected.size, files, html: rk.of(renderPaths.html) };
+}
+
+/** The text of the given sentences, read shard by shard from the corpus (checked against the plan's hashes). */
+async function sentenceTexts(ctx: StageContext, plan: { corpus: { url: string }; shards: Parameters<typeof shardOfSentence>[0] }, wanted: Set<number>): Promise<Map<number, string>> {
+  const { storeUrl, key } = splitObjectUrl(plan.corpus.url);
+  const corpus = ctx.store(storeUrl);
+  const byShard = new Map<number, number[]>();
+  for (const s of wanted) {
+    const sh = shardOfSentence(plan.shards, s);
+    let list = byShard.get(sh.index);
+    if (!list) byShard.set(sh.index, (list = []));
+    list.push(s);
+  }
+  const out = new Map<number, string>();
+  for (const [index, list] of byShard) {
+    const sh = plan.shards[index]!;
+    const lines = shardSentencesOf(await corpus.getRange(key, sh.byteStart, sh.byteEnd), sh, plan.corpus.url);
+    for (const s of list) out.set(s, lines[s - sh.firstSentence]!);
+  }
+  return out;
+}

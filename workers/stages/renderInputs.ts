@@ -1,0 +1,155 @@
+/**
+ * What the renders need, computed inside passes 1 and 2 (hooks called by the
+ * extract, reduce-moments, type-scores, reduce-types and finish steps):
+ *
+ * - pass 1, per shard: the shard's top sentences per neuron, ranked on the
+ *   values as stored, with sentence indices local to the shard, kept in the
+ *   shard's cache entry (so a later run reusing the shard reuses them);
+ * - pass 1, reduce: merged in shard order (each shifted by its first
+ *   sentence) into top_sentences.parquet and one part per neuron block; and
+ *   each block's empty histograms (bins between every neuron's min and max);
+ * - pass 2, per shard x block: the block's histogram counts over the shard;
+ * - pass 2, reduce: merged per block in shard order; at the end, the blocks
+ *   concatenated into histograms.parquet.
+ *
+ * Every write is at a key fixed by the plan, so retries rewrite the same bytes.
+ */
+import { InputError } from '../../pipelines/errors.ts';
+import { Histograms } from '../../pipelines/histogram.ts';
+import type { Matrix } from '../../pipelines/matrix.ts';
+import type { Moments } from '../../pipelines/moments.ts';
+import type { PlannedShard } from '../../pipelines/plan.ts';
+import type { ObjectStore } from '../../pipelines/ports.ts';
+import { renderKeys, topSentencesCacheKey } from '../../pipelines/renderKeys.ts';
+import { decodeGroup, decodeTokens, groupRange, readShardHeader, tokensRange } from '../../pipelines/shard.ts';
+import { TopSentences } from '../../pipelines/topSentences.ts';
+import type { Manifest } from '../../schemas/manifest.ts';
+import { histogramsTable } from '../../schemas/parquet.ts';
+import { encodeTopSentences, ParquetTableWriter, PARQUET_CONTENT_TYPE } from '../parquet.ts';
+import { fileMetadata } from './analyze.ts';
+import { mapInOrder } from './ordered.ts';
+
+const BINARY = { contentType: 'application/octet-stream' } as const;
+
+// ---------------------------------------------------------------- pass 1, per shard
+
+/** A shard's top sentences, fed the shard's neuron groups as they are encoded (`[nTokens x width]` each). */
+export class ShardTopSentences {
+  private readonly acc: TopSentences;
+
+  constructor(nNeurons: number, k: number, private readonly sentenceTokens: readonly number[]) {
+    this.acc = new TopSentences(nNeurons, k);
+  }
+
+  /** One group of the shard: neurons `[first, first + values.cols)`. */
+  addGroup(values: Matrix, first: number): void {
+    const part = new TopSentences(values.cols, this.acc.k, first);
+    part.addRows(values, this.sentenceTokens);
+    this.acc.place(part);
+  }
+
+  encode(): Uint8Array {
+    return this.acc.encode();
+  }
+}
+
+/**
+ * For a shard found in the cache: its top-sentences partial for `k`, computed
+ * from the cached activations when the entry predates it or was made with
+ * another k (one read per group; the model is not run).
+ */
+export async function ensureShardTopSentences(store: ObjectStore, shard: PlannedShard | { cache: { prefix: string; activations: string } }, k: number): Promise<void> {
+  const key = topSentencesCacheKey(shard.cache.prefix, k);
+  if (await store.head(key)) return;
+  const act = shard.cache.activations;
+  const what = `${store.location}${act}`;
+  const header = await readShardHeader((a, b) => store.getRange(act, a, b), what);
+  const [ta, tb] = tokensRange(header);
+  const tokens = decodeTokens(header, await store.getRange(act, ta, tb), what);
+  const tops = new ShardTopSentences(header.nNeurons, k, Array.from(tokens.sentenceTokens));
+  for (let g = 0; g < header.sections.groups.length; g++) {
+    const [ga, gb] = groupRange(header, g);
+    tops.addGroup(decodeGroup(header, g, await store.getRange(act, ga, gb), what), g * header.groupWidth);
+  }
+  await store.put(key, tops.encode(), BINARY);
+}
+
+// ---------------------------------------------------------------- pass 1, reduce
+
+/**
+ * Merges every shard's top sentences into top_sentences.parquet and per-block
+ * parts, and writes each block's empty histograms from the merged moments'
+ * min and max (`moments` covers every neuron of the run).
+ */
+export async function reduceTopSentences(store: ObjectStore, manifest: Manifest, moments: Moments): Promise<void> {
+  const { plan } = manifest;
+  const k = plan.options.topSentences;
+  const rk = renderKeys(plan.runId);
+  const acc = new TopSentences(plan.nNeurons, k);
+  await mapInOrder(
+    plan.shards,
+    4,
+    async (s) => {
+      const key = topSentencesCacheKey(s.cache.prefix, k);
+      return TopSentences.decode(await store.get(key), `${store.location}${key}`);
+    },
+    (part, s) => {
+      if (part.nNeurons !== plan.nNeurons || part.k !== k) {
+        throw new InputError(`${store.location}${topSentencesCacheKey(s.cache.prefix, k)}: shard ${s.index} has ${part.nNeurons} neurons x k=${part.k}, expected ${plan.nNeurons} x ${k}`);
+      }
+      acc.merge(part.shift(s.firstSentence));
+    },
+  );
+  const c = acc.toColumns(plan.model.dModel, plan.layers);
+  await store.put(rk.topSentences, encodeTopSentences(c, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
+  for (const b of plan.blocks) {
+    await store.put(rk.topSentencesBlock(b.index), acc.slice(b.start, b.end).encode(), BINARY);
+    const empty = new Histograms({ firstNeuron: b.start, min: moments.min.subarray(b.start, b.end), max: moments.max.subarray(b.start, b.end), bins: plan.options.histogramBins });
+    await store.put(rk.bounds(b.index), empty.encode(), BINARY);
+  }
+}
+
+// ---------------------------------------------------------------- pass 2
+
+/** Counts one shard's values of a block (`[nTokens x width]`, as pass 2 read them) into the block's bins. */
+export async function histogramPart(store: ObjectStore, runId: string, block: number, shard: number, values: Matrix): Promise<void> {
+  const rk = renderKeys(runId);
+  const h = Histograms.decode(await store.get(rk.bounds(block)), `${store.location}${rk.bounds(block)}`);
+  h.add(values);
+  await store.put(rk.histogramPart(block, shard), h.encode(), BINARY);
+}
+
+/** Merges a block's histogram parts in shard order. */
+export async function reduceHistograms(store: ObjectStore, manifest: Manifest, block: number): Promise<void> {
+  const { plan } = manifest;
+  const rk = renderKeys(plan.runId);
+  let acc: Histograms | null = null;
+  await mapInOrder(
+    plan.shards,
+    4,
+    async (s) => Histograms.decode(await store.get(rk.histogramPart(block, s.index)), `${store.location}${rk.histogramPart(block, s.index)}`),
+    (part) => {
+      acc = acc ? acc.merge(part) : part;
+    },
+  );
+  const merged: Histograms = acc ?? Histograms.decode(await store.get(rk.bounds(block)), `${store.location}${rk.bounds(block)}`);
+  await store.put(rk.histogramsBlock(block), merged.encode(), BINARY);
+}
+
+/** Concatenates the blocks' histograms, in block order, into histograms.parquet. */
+export async function writeHistogramsParquet(store: ObjectStore, manifest: Manifest): Promise<number> {
+  const { plan } = manifest;
+  const rk = renderKeys(plan.runId);
+  const writer = new ParquetTableWriter(histogramsTable, store, rk.histograms, { metadata: fileMetadata(manifest) });
+  try {
+    for (const b of plan.blocks) {
+      const h = Histograms.decode(await store.get(rk.histogramsBlock(b.index)), `${store.location}${rk.histogramsBlock(b.index)}`);
+      await writer.write(h.toColumns(plan.model.dModel, plan.layers));
+    }
+  } catch (err) {
+    await writer.abort(err);
+    throw err;
+  }
+  return (await writer.close()).rows;
+}
+
