@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { NotFoundError } from '../../pipelines/errors.ts';
 import { runKeys } from '../../pipelines/keys.ts';
-import { CorpusSplitter, PLAN_VERSION, planRun, STAGES, stageTotals, type ExtractionOptions, type Plan, type RunOptions } from '../../pipelines/plan.ts';
+import { CorpusSplitter, pickRunOptions, PLAN_VERSION, planRun, STAGES, stageTotals, type ExtractionOptions, type Plan, type RunOptions } from '../../pipelines/plan.ts';
 import { SHARD_VERSION } from '../../pipelines/shard.ts';
 import type { AnalysisJob, AnalysisResult } from '../../schemas/analysis.ts';
 import { ReduceMomentsResultV1, type ReduceMomentsResult } from '../../schemas/jobs.ts';
@@ -16,6 +16,8 @@ import { readTable, ParquetTableWriter } from '../parquet.ts';
 import { absoluteUrl, splitObjectUrl, type StageContext } from './context.ts';
 import { findManifest, readJson, withStages, writeManifest } from './manifest.ts';
 import { resolveLayers } from './models.ts';
+import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
+import { writeHistogramsParquet } from './renderInputs.ts';
 
 export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -27,8 +29,7 @@ export function extractionOptionsOf(request: AnalysisJob): ExtractionOptions {
 
 /** The run options of a request, as the planner takes them. */
 export function runOptionsOf(request: AnalysisJob): RunOptions {
-  const o = request.options;
-  return { shardSentences: o.shardSentences, blockNeurons: o.blockNeurons, topK: o.topK, minThreshold: o.minThreshold };
+  return pickRunOptions(request.options);
 }
 
 /** Reads the corpus (streamed), describes the model, plans, and writes the manifest. */
@@ -60,6 +61,7 @@ export async function planAnalysis(ctx: StageContext, request: AnalysisJob, now 
   const previous = await findManifest(store, plan.runId).catch(() => null);
   const totals = stageTotals(plan);
   const keys = runKeys(plan.runId);
+  const rk = renderKeys(plan.runId);
   const manifest: Manifest = {
     version: 1,
     runId: plan.runId,
@@ -70,7 +72,7 @@ export async function planAnalysis(ctx: StageContext, request: AnalysisJob, now 
     versions: { package: PACKAGE_VERSION, plan: PLAN_VERSION, shardFormat: SHARD_VERSION, manifest: 1 },
     plan,
     stages: STAGES.map((name) => ({ name, total: totals[name], status: name === 'analyze' || name === 'extract' ? 'running' : 'pending' })),
-    outputs: { neuronStats: keys.neuronStats, topWords: keys.topWords },
+    outputs: { neuronStats: keys.neuronStats, topWords: keys.topWords, topSentences: rk.topSentences, histograms: rk.histograms, index: rk.of(renderPaths.html) },
   };
   await writeManifest(store, manifest);
   return { plan, manifest };
@@ -109,6 +111,7 @@ export async function finishAnalysis(ctx: StageContext, manifest: Manifest, now 
     throw err;
   }
   const { rows } = await writer.close();
+  await writeHistogramsParquet(store, manifest);
   const pass1 = await readPass1(ctx, manifest);
   const done: Manifest = {
     ...withStages(manifest, 'done', [...STAGES], now),
@@ -123,6 +126,9 @@ export async function finishAnalysis(ctx: StageContext, manifest: Manifest, now 
     manifest: keys.manifest,
     neuronStats: keys.neuronStats,
     topWords: keys.topWords,
+    topSentences: manifest.outputs.topSentences,
+    histograms: manifest.outputs.histograms,
+    index: manifest.outputs.index,
     nSentences: plan.corpus.nSentences,
     nWords: plan.corpus.nWords,
     nTokens: pass1.nTokens,
