@@ -79,10 +79,6 @@ export interface RunKeys {
   /** Per-shard extraction results of this run (presence = the shard is done for this run). */
   readonly extractedPrefix: string;
   extracted(shard: number): string;
-  /** Pass-2 partial of one shard for one neuron block. */
-  readonly typeScoresPrefix: string;
-  typeScoresBlockPrefix(block: number): string;
-  typeScores(block: number, shard: number): string;
   /** Ranked top-word rows of one neuron block (a Parquet file), concatenated into top_words.parquet at the end. */
   readonly topWordsBlocksPrefix: string;
   topWordsBlock(block: number): string;
@@ -100,9 +96,6 @@ export function runKeys(runId: string): RunKeys {
     topWords: `${prefix}top_words.parquet`,
     extractedPrefix: `${prefix}extracted/`,
     extracted: (shard) => `${prefix}extracted/${shardName(shard)}.json`,
-    typeScoresPrefix: `${prefix}type-scores/`,
-    typeScoresBlockPrefix: (block) => `${prefix}type-scores/${blockName(block)}/`,
-    typeScores: (block, shard) => `${prefix}type-scores/${blockName(block)}/${shardName(shard)}.bin`,
     topWordsBlocksPrefix: `${prefix}top-words/`,
     topWordsBlock: (block) => `${prefix}top-words/${blockName(block)}.parquet`,
   };

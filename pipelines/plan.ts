@@ -401,11 +401,12 @@ export function planRun(input: PlanInput): Plan {
 
 /**
  * The stages of a run, in order. The root `analyze` job plans, then waits on
- * pass 1 (extract -> reduce-moments), then on pass 2 (type-scores ->
- * reduce-types), then on the renders (render x blocks -> render-index), then
- * writes top_words.parquet and histograms.parquet.
+ * pass 1 (extract x shards -> reduce-moments), then on pass 2 (type-scores x
+ * blocks: each streams its block's group of every shard into one reducer and
+ * ranks), then on the renders (render x blocks -> render-index), then writes
+ * top_words.parquet and histograms.parquet.
  */
-export const STAGES = ['analyze', 'extract', 'reduce-moments', 'type-scores', 'reduce-types', 'render', 'render-index'] as const;
+export const STAGES = ['analyze', 'extract', 'reduce-moments', 'type-scores', 'render', 'render-index'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** How many jobs each stage of a plan has. */
@@ -414,8 +415,7 @@ export function stageTotals(plan: Plan): Record<Stage, number> {
     analyze: 1,
     extract: plan.shards.length,
     'reduce-moments': 1,
-    'type-scores': plan.shards.length * plan.blocks.length,
-    'reduce-types': plan.blocks.length,
+    'type-scores': plan.blocks.length,
     render: plan.blocks.length,
     'render-index': 1,
   };
@@ -428,8 +428,7 @@ export function stageTotals(plan: Plan): Record<Stage, number> {
 export const jobIds = {
   extract: (runId: string, shard: number): string => `${runId}.extract.${shardName(shard)}`,
   reduceMoments: (runId: string): string => `${runId}.reduce-moments`,
-  typeScores: (runId: string, block: number, shard: number): string => `${runId}.type-scores.${blockName(block)}.${shardName(shard)}`,
-  reduceTypes: (runId: string, block: number): string => `${runId}.reduce-types.${blockName(block)}`,
+  typeScores: (runId: string, block: number): string => `${runId}.type-scores.${blockName(block)}`,
   render: (runId: string, block: number): string => `${runId}.render.${blockName(block)}`,
   renderIndex: (runId: string): string => `${runId}.render-index`,
 };

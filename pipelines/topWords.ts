@@ -149,6 +149,18 @@ export function rankTopWords(ts: TypeScores, options?: TopWordsOptions): TopWord
   return numTokens > 0 ? rankTopK(ts, max, numTokens, minThreshold) : rankAll(ts, max, minThreshold);
 }
 
+/**
+ * Both cuts at once, as a top_words table keeps them: types scoring above
+ * `minThreshold`, then the first `topK` (0 = all). NeuroX's own options
+ * forbid combining the two (`resolveTopWordsOptions`); the ranking is the same.
+ */
+export function rankTopWordsCut(ts: TypeScores, topK: number, minThreshold: number): TopWord[][] {
+  if (!Number.isInteger(topK) || topK < 0) throw new InputError(`topK ${topK} is not a non-negative integer`);
+  if (Number.isNaN(minThreshold)) throw new InputError('minThreshold is NaN');
+  const max = bestTypeScores(ts);
+  return topK > 0 ? rankTopK(ts, max, topK, minThreshold) : rankAll(ts, max, minThreshold);
+}
+
 /** `[nNeurons]` the best type's mean |x - mu| per neuron, in one sequential pass. */
 function bestTypeScores(ts: TypeScores): Float64Array {
   const B = ts.nNeurons;

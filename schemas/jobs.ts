@@ -83,18 +83,12 @@ export const TypeScoresJobV1 = z
   .object({
     version: z.literal(1),
     ...RunRef,
-    shard: int,
-    activations: key,
     block: z.object({ index: int, start: int, end: int }).strict(),
   })
   .strict();
 export type TypeScoresJob = z.output<typeof TypeScoresJobV1>;
 
-export const TypeScoresResultV1 = z.object({ version: z.literal(1), shard: int, block: int, nTypes: int, key }).strict();
+/** One neuron block's pass 2: its top-word rows (a Parquet part) at `key`. */
+export const TypeScoresResultV1 = z.object({ version: z.literal(1), runId: z.string().min(1), block: int, nTypes: int, rows: int, key }).strict();
 export type TypeScoresResult = z.output<typeof TypeScoresResultV1>;
 
-export const ReduceTypesJobV1 = z.object({ version: z.literal(1), ...RunRef, block: int }).strict();
-export type ReduceTypesJob = z.output<typeof ReduceTypesJobV1>;
-
-export const ReduceTypesResultV1 = z.object({ version: z.literal(1), runId: z.string().min(1), block: int, nTypes: int, rows: int, key }).strict();
-export type ReduceTypesResult = z.output<typeof ReduceTypesResultV1>;

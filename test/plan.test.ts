@@ -146,20 +146,20 @@ describe('plan', () => {
     const p = planRun(input(corpusOf(5), { layers: [2, 0] }));
     expect(p.nNeurons).toBe(200);
     expect(p.blocks.map((b) => [b.start, b.end])).toEqual([[0, 64], [64, 128], [128, 192], [192, 200]]);
-    expect(stageTotals(p)).toEqual({ analyze: 1, extract: 2, 'reduce-moments': 1, 'type-scores': 8, 'reduce-types': 4, render: 4, 'render-index': 1 });
+    expect(stageTotals(p)).toEqual({ analyze: 1, extract: 2, 'reduce-moments': 1, 'type-scores': 4, render: 4, 'render-index': 1 });
     expect(() => planRun(input(corpusOf(5), { layers: [3] }))).toThrow('layer 3 is out of range [0, 2]');
   });
 
   it('names jobs deterministically, never with ":" nor as integers, and keys outputs under runs/<id>/', () => {
     const p = planRun(input(corpusOf(5)));
-    const ids = [jobIds.extract(p.runId, 1), jobIds.reduceMoments(p.runId), jobIds.typeScores(p.runId, 2, 1), jobIds.reduceTypes(p.runId, 2)];
+    const ids = [jobIds.extract(p.runId, 1), jobIds.reduceMoments(p.runId), jobIds.typeScores(p.runId, 2)];
     expect(ids[0]).toBe(`${p.runId}.extract.s000001`);
     for (const id of ids) {
       expect(id).not.toContain(':');
       expect(Number.isInteger(Number(id))).toBe(false);
     }
     const k = runKeys(p.runId);
-    expect(k.typeScores(2, 1)).toBe(`runs/${p.runId}/type-scores/b0002/s000001.bin`);
+    expect(k.topWordsBlock(2)).toBe(`runs/${p.runId}/top-words/b0002.parquet`);
     expect(k.neuronStats).toBe(`runs/${p.runId}/neuron_stats.parquet`);
   });
 });

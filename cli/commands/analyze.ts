@@ -78,7 +78,7 @@ interface Options extends AnalysisFlags {
   json?: boolean;
 }
 
-const UNITS: Record<string, string> = { extract: 'shards', 'reduce-moments': 'reduce', 'type-scores': 'jobs', 'reduce-types': 'blocks' };
+const UNITS: Record<string, string> = { extract: 'shards', 'reduce-moments': 'reduce', 'type-scores': 'blocks' };
 
 /** One display per stage, in turn: jobs done/total, words/s and ETA from the words the finished jobs covered. */
 function stageDisplay(stream: NodeJS.WriteStream, show: boolean, cliProgress: typeof import('cli-progress')): { update(e: ProgressEvent): void; stop(): void } {

@@ -12,7 +12,6 @@ export const STAGE_QUEUES: Readonly<Record<WorkStage, string>> = {
   extract: 'extract',
   'reduce-moments': 'reduce-moments',
   'type-scores': 'type-scores',
-  'reduce-types': 'reduce-types',
   render: 'render',
   'render-index': 'render-index',
   /** Public: producers add ad-hoc render jobs here (schemas/render.ts). */

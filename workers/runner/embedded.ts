@@ -9,7 +9,7 @@ import { parsePayload } from '../../schemas/validate.ts';
 import { finishAnalysis, markFailed, markPass1Done, planAnalysis } from '../stages/analyze.ts';
 import { defaultContext, type StageContext } from '../stages/context.ts';
 import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
-import { extractJobs, reduceMomentsJob, reduceTypesJob, runStage, typeScoresJobs, type WorkStage } from '../stages/index.ts';
+import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type WorkStage } from '../stages/index.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
 export interface ProgressEvent {
@@ -27,6 +27,8 @@ export interface EmbeddedOptions {
   readonly onProgress?: (e: ProgressEvent) => void;
   /** Stops between jobs (the run can be resumed: finished shards stay in the cache). */
   readonly signal?: AbortSignal;
+  /** Hears each stage job start and end (benchmarks attribute time and memory with it). */
+  readonly onJob?: (stage: Stage, phase: 'start' | 'end') => void;
 }
 
 export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOptions = {}): Promise<AnalysisResult> {
@@ -40,7 +42,9 @@ export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOpti
   const run = async (s: Extract<WorkStage, Stage>, data: unknown): Promise<void> => {
     stage = s;
     options.signal?.throwIfAborted();
+    options.onJob?.(s, 'start');
     await runStage(ctx, s, data);
+    options.onJob?.(s, 'end');
   };
   try {
     const nWords = plan.corpus.nWords;
@@ -56,19 +60,13 @@ export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOpti
     report('reduce-moments', 1, 1, 0, 0);
     const pass2 = await markPass1Done(ctx, manifest);
 
-    const nPass2 = plan.shards.length * plan.blocks.length;
-    let done = 0;
     words = 0;
-    report('type-scores', 0, nPass2, 0, nWords * plan.blocks.length);
-    for (const b of plan.blocks) {
-      for (const [i, job] of typeScoresJobs(plan, out, b.index).entries()) {
-        await run('type-scores', job.data);
-        done++;
-        words += plan.shards[i]!.nWords;
-        report('type-scores', done, nPass2, words, nWords * plan.blocks.length);
-      }
-      await run('reduce-types', reduceTypesJob(plan, out, b.index).data);
-      report('reduce-types', b.index + 1, plan.blocks.length, 0, 0);
+    const pass2Words = nWords * plan.blocks.length;
+    report('type-scores', 0, plan.blocks.length, 0, pass2Words);
+    for (const [i, job] of typeScoresJobs(plan, out).entries()) {
+      await run('type-scores', job.data);
+      words += nWords;
+      report('type-scores', i + 1, plan.blocks.length, words, pass2Words);
     }
     const rendering = await markRendering(ctx, pass2);
     const renders = await renderJobs(ctx, rendering);

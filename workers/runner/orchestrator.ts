@@ -4,7 +4,7 @@
  * pattern), each one adding a flow of children and waiting for them:
  *
  *   1. plan, write the manifest; add reduce-moments <- extract x shards
- *   2. record pass 1; add, per block, reduce-types <- type-scores x shards
+ *   2. record pass 1; add type-scores x blocks
  *   3. select the neurons to render; add render-index <- render x blocks
  *   4. write top_words.parquet and histograms.parquet, complete the manifest,
  *      return the result
@@ -15,11 +15,11 @@
  */
 import { FlowProducer, WaitingChildrenError, type ConnectionOptions, type FlowJob, type Job } from 'bullmq';
 import { AnalysisJobV1, type AnalysisResult } from '../../schemas/analysis.ts';
-import { ReduceMomentsResultV1, ReduceTypesResultV1 } from '../../schemas/jobs.ts';
+import { ReduceMomentsResultV1, TypeScoresResultV1 } from '../../schemas/jobs.ts';
 import { parsePayload } from '../../schemas/validate.ts';
 import { finishAnalysis, markPass1Done, planAnalysis } from '../stages/analyze.ts';
 import type { StageContext } from '../stages/context.ts';
-import { extractJobs, reduceMomentsJob, reduceTypesJob, typeScoresJobs, type PlannedJob } from '../stages/index.ts';
+import { extractJobs, reduceMomentsJob, typeScoresJobs, type PlannedJob } from '../stages/index.ts';
 import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
 import { RenderIndexResultV1, type RenderJob } from '../../schemas/render.ts';
 import { readManifest } from '../stages/manifest.ts';
@@ -48,17 +48,8 @@ export function analysisProcessor(opts: OrchestratorOptions): ((job: Job, token?
     };
   };
 
-  const pass2Flows = (plan: Plan, output: string, parent: { id: string; queue: string }): FlowJob[] =>
-    plan.blocks.map((b) => {
-      const reduce = reduceTypesJob(plan, output, b.index);
-      return {
-        name: 'reduce-types',
-        queueName: STAGE_QUEUES['reduce-types'],
-        data: reduce.data,
-        opts: { ...STAGE_JOB_OPTIONS, jobId: reduce.id, parent },
-        children: typeScoresJobs(plan, output, b.index).map((j) => ({ name: 'type-scores', queueName: STAGE_QUEUES['type-scores'], data: j.data, opts: { ...STAGE_JOB_OPTIONS, jobId: j.id } })),
-      };
-    });
+  const pass2Jobs = (plan: Plan, output: string, parent: { id: string; queue: string }): FlowJob[] =>
+    typeScoresJobs(plan, output).map((j) => ({ name: 'type-scores', queueName: STAGE_QUEUES['type-scores'], data: j.data, opts: { ...STAGE_JOB_OPTIONS, jobId: j.id, parent } }));
 
   const renderFlow = (plan: Plan, output: string, renders: ReadonlyArray<PlannedJob<RenderJob>>, parent: { id: string; queue: string }): FlowJob => {
     const index = renderIndexJob(plan, output);
@@ -80,7 +71,7 @@ export function analysisProcessor(opts: OrchestratorOptions): ((job: Job, token?
         if (pending === 0) {
           const values = Object.values(await job.getChildrenValues());
           const pass1 = values.map((v) => ReduceMomentsResultV1.safeParse(v)).find((r) => r.success)?.data;
-          const pass2 = values.map((v) => ReduceTypesResultV1.safeParse(v)).filter((r) => r.success);
+          const pass2 = values.map((v) => TypeScoresResultV1.safeParse(v)).filter((r) => r.success);
           const rendered = values.some((v) => RenderIndexResultV1.safeParse(v).success);
           if (!pass1) {
             const { plan } = await planAnalysis(ctx, request);
@@ -89,7 +80,7 @@ export function analysisProcessor(opts: OrchestratorOptions): ((job: Job, token?
           } else if (pass2.length === 0) {
             const manifest = await markPass1Done(ctx, await readManifest(ctx.store(request.output), pass1.runId));
             await job.updateProgress({ runId: pass1.runId, step: 'pass 2' });
-            await flow.addBulk(pass2Flows(manifest.plan, request.output, self));
+            await flow.addBulk(pass2Jobs(manifest.plan, request.output, self));
           } else if (!rendered) {
             const manifest = await markRendering(ctx, await readManifest(ctx.store(request.output), pass1.runId));
             await job.updateProgress({ runId: pass1.runId, step: 'render' });

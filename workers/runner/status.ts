@@ -66,8 +66,7 @@ export async function storeProgress(store: ObjectStore, manifest: Manifest): Pro
     analyze: manifest.status === 'completed' ? 1 : 0,
     extract: await countUnder(store, keys.extractedPrefix),
     'reduce-moments': (await store.head(keys.pass1)) ? 1 : 0,
-    'type-scores': await countUnder(store, keys.typeScoresPrefix),
-    'reduce-types': await countUnder(store, keys.topWordsBlocksPrefix),
+    'type-scores': await countUnder(store, keys.topWordsBlocksPrefix),
     render: await countUnder(store, renderKeys(manifest.runId).renderedPrefix),
     'render-index': (await store.head(renderKeys(manifest.runId).of(renderPaths.html))) ? 1 : 0,
   };

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker, type Job } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InputError } from '../../pipelines/errors.ts';
 import { ANALYSIS_QUEUE, STAGE_QUEUES } from '../queue/names.ts';
@@ -70,14 +70,49 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const workers: Worker[] = [];
   const closers: Array<() => Promise<void>> = [];
 
-  const onFailed = (stage: string) => async (job: Job | undefined, err: Error): Promise<void> => {
-    if (!job) return;
+  // Job objects of any queue, to follow a failure down to the child that caused it.
+  const queues = new Map<string, Queue>();
+  const queueOf = (name: string): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: connection(), prefix });
+      queues.set(name, q);
+    }
+    return q;
+  };
+
+  /**
+   * A parent failed by its child (failParentOnFailure) only says "child ...
+   * failed": walk down the failed children to the job that failed first, so
+   * the manifest records the cause (the corrupted key, the missing model).
+   */
+  const rootCause = async (job: Job, stage: string, reason: string): Promise<{ stage: string; job: string; reason: string }> => {
+    let cause = { stage, job: job.id ?? '', reason };
+    let current: Job | undefined = job;
+    for (let depth = 0; current && depth < 4; depth++) {
+      const deps: { failed?: string[] } = await current.getDependencies({ failed: { count: 10 } }).catch(() => ({}));
+      const key: string | undefined = [...(deps.failed ?? [])].sort()[0];
+      if (!key) break;
+      const [, queue, ...id]: string[] = key.split(':');
+      if (!queue || id.length === 0) break;
+      current = await Job.fromId(queueOf(queue), id.join(':')).catch(() => undefined);
+      if (current?.failedReason) cause = { stage: current.name, job: current.id ?? '', reason: current.failedReason };
+    }
+    return cause;
+  };
+
+  const recordFailure = async (stage: string, job: Job, err: Error, runId: unknown, output: unknown): Promise<void> => {
     const final = (await job.getState().catch(() => 'failed')) === 'failed';
     log(`${stage} ${job.id}: ${final ? 'failed' : 'will retry'}: ${err.message}`);
-    const data = job.data as { runId?: unknown; output?: unknown };
-    if (final && typeof data.runId === 'string' && typeof data.output === 'string') {
-      await markFailed(ctx, data.output, data.runId, { stage, job: job.id ?? '', reason: err.message }).catch(() => {});
+    if (final && typeof runId === 'string' && typeof output === 'string') {
+      await markFailed(ctx, output, runId, await rootCause(job, stage, err.message)).catch(() => {});
     }
+  };
+
+  const onFailed = (stage: string) => async (job: Job | undefined, err: Error): Promise<void> => {
+    if (!job) return;
+    const data = job.data as { runId?: unknown; output?: unknown };
+    await recordFailure(stage, job, err, data.runId, data.output);
   };
 
   for (const role of roles) {
@@ -88,15 +123,10 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       closers.push(() => processor.close());
       w = new Worker(ANALYSIS_QUEUE, processor, { ...common, concurrency: Math.max(4, concurrency) });
       w.on('failed', (job, err) => {
-        void (async () => {
-          if (!job) return;
-          log(`analysis ${job.id}: failed: ${err.message}`);
-          const output = (job.data as { output?: unknown }).output;
-          const runId = (job.progress as { runId?: unknown } | undefined)?.runId;
-          if (typeof output === 'string' && typeof runId === 'string' && (await job.getState().catch(() => 'failed')) === 'failed') {
-            await markFailed(ctx, output, runId, { stage: 'analyze', job: job.id ?? '', reason: err.message }).catch(() => {});
-          }
-        })();
+        if (!job) return;
+        // the run id is known once planned (the root job's progress carries it)
+        const runId = (job.progress as { runId?: unknown } | undefined)?.runId;
+        void recordFailure('analyze', job, err, runId, (job.data as { output?: unknown }).output);
       });
     } else if (role === 'schedules') {
       // ticks only add flows: in-process, one at a time
@@ -121,6 +151,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       (closing ??= (async () => {
         await Promise.all(workers.map((w) => w.close()));
         for (const c of closers) await c();
+        for (const q of queues.values()) await q.close();
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
         await closeModels();
       })()),

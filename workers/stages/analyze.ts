@@ -82,7 +82,7 @@ export async function planAnalysis(ctx: StageContext, request: AnalysisJob, now 
 export async function markPass1Done(ctx: StageContext, manifest: Manifest, now = new Date()): Promise<Manifest> {
   const store = ctx.store(manifest.request.output);
   const pass1 = await readPass1(ctx, manifest);
-  const m = withStages(withStages(manifest, 'done', ['extract', 'reduce-moments'], now), 'running', ['type-scores', 'reduce-types'], now);
+  const m = withStages(withStages(manifest, 'done', ['extract', 'reduce-moments'], now), 'running', ['type-scores'], now);
   const next: Manifest = {
     ...m,
     summary: { nTokens: pass1.nTokens, cachedShards: pass1.cachedShards, truncatedSentences: pass1.truncatedSentences, emptyWords: pass1.emptyWords },

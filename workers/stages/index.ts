@@ -6,21 +6,20 @@
  */
 import { jobIds, type Plan } from '../../pipelines/plan.ts';
 import {
-  ExtractJobV1, ReduceMomentsJobV1, ReduceTypesJobV1, TypeScoresJobV1,
-  type ExtractJob, type ReduceMomentsJob, type ReduceTypesJob, type TypeScoresJob,
+  ExtractJobV1, ReduceMomentsJobV1, TypeScoresJobV1,
+  type ExtractJob, type ReduceMomentsJob, type TypeScoresJob,
 } from '../../schemas/jobs.ts';
 import { parsePayload } from '../../schemas/validate.ts';
 import type { StageContext } from './context.ts';
 import { runExtract } from './extract.ts';
 import { runReduceMoments } from './reduceMoments.ts';
-import { runReduceTypes } from './reduceTypes.ts';
 import { runTypeScores } from './typeScores.ts';
 import { RenderIndexJobV1, RenderJobV1, RenderTextJobV1 } from '../../schemas/render.ts';
 import { runRender } from './render.ts';
 import { runRenderIndex } from './renderIndex.ts';
 import { runRenderText } from './renderText.ts';
 
-export const WORK_STAGES = ['extract', 'reduce-moments', 'type-scores', 'reduce-types', 'render', 'render-index', 'render-text'] as const;
+export const WORK_STAGES = ['extract', 'reduce-moments', 'type-scores', 'render', 'render-index', 'render-text'] as const;
 export type WorkStage = (typeof WORK_STAGES)[number];
 
 export function isWorkStage(s: string): s is WorkStage {
@@ -37,8 +36,6 @@ export async function runStage(ctx: StageContext, stage: WorkStage, data: unknow
       return await runReduceMoments(ctx, parsePayload(ReduceMomentsJobV1, data, what));
     case 'type-scores':
       return await runTypeScores(ctx, parsePayload(TypeScoresJobV1, data, what));
-    case 'reduce-types':
-      return await runReduceTypes(ctx, parsePayload(ReduceTypesJobV1, data, what));
     case 'render':
       return await runRender(ctx, parsePayload(RenderJobV1, data, what));
     case 'render-index':
@@ -77,15 +74,10 @@ export function reduceMomentsJob(plan: Plan, output: string): PlannedJob<ReduceM
   return { id: jobIds.reduceMoments(plan.runId), data: { version: 1, runId: plan.runId, output } };
 }
 
-/** Pass-2 jobs of one block, in shard order. */
-export function typeScoresJobs(plan: Plan, output: string, block: number): Array<PlannedJob<TypeScoresJob>> {
-  const b = plan.blocks[block]!;
-  return plan.shards.map((s) => ({
-    id: jobIds.typeScores(plan.runId, b.index, s.index),
-    data: { version: 1, runId: plan.runId, output, shard: s.index, activations: s.cache.activations, block: { index: b.index, start: b.start, end: b.end } },
+/** Pass 2: one job per neuron block. */
+export function typeScoresJobs(plan: Plan, output: string): Array<PlannedJob<TypeScoresJob>> {
+  return plan.blocks.map((b) => ({
+    id: jobIds.typeScores(plan.runId, b.index),
+    data: { version: 1, runId: plan.runId, output, block: { index: b.index, start: b.start, end: b.end } },
   }));
-}
-
-export function reduceTypesJob(plan: Plan, output: string, block: number): PlannedJob<ReduceTypesJob> {
-  return { id: jobIds.reduceTypes(plan.runId, block), data: { version: 1, runId: plan.runId, output, block } };
 }

@@ -88,7 +88,7 @@ export function renderIndexJob(plan: Plan, output: string): PlannedJob<RenderInd
 
 /** After pass 2: the manifest says the renders are running. */
 export async function markRendering(ctx: StageContext, manifest: Manifest, now = new Date()): Promise<Manifest> {
-  const next = withStages(withStages(manifest, 'done', ['type-scores', 'reduce-types'], now), 'running', ['render', 'render-index'], now);
+  const next = withStages(withStages(manifest, 'done', ['type-scores'], now), 'running', ['render', 'render-index'], now);
   await writeManifest(ctx.store(manifest.request.output), next);
   return next;
 }

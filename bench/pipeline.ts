@@ -1,0 +1,255 @@
+/**
+ * The whole pipeline, end to end: words/s, the cost of everything after
+ * extraction relative to extraction itself, and peak RSS per stage. One JSON
+ * line.
+ *
+ *   /tmp/venv-extract/bin/python tools/bench/make_bench_models.py   # MiniLM-shaped model + corpus
+ *   npx tsx bench/extract.ts --model minilm-6x384                    # writes .cache/bench-models/corpus.txt
+ *   npx tsx bench/pipeline.ts [--model minilm-6x384] [--repeat 1] [--mode embedded|distributed] [--workers 2]
+ *
+ * embedded: one process, local folder store. `extractSeconds` is the time
+ * inside the model's extract iterator; `afterExtractionSeconds` is the rest of
+ * the run (planning, shard encoding, moments, type scores, reducers, Parquet,
+ * storage): the design target is at most 15% of `extractSeconds`.
+ * distributed: a private redis-server and moto_server (S3) on free ports,
+ * `--workers` worker processes (`neurox worker --concurrency 1`), a run
+ * submitted like `neurox submit`; reports the wall time and each worker
+ * process's peak RSS (its own and its sandboxed children's).
+ *
+ * --repeat N makes the corpus N times longer, each copy's sentences prefixed
+ * with a distinct word (so no shard repeats and the cache cannot help):
+ * with N = 6 and MiniLM, the activations total several times the peak RSS.
+ * Renders are switched off (render: none): they are measured by bench/render.ts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ExtractedSentence, Extractor } from '../pipelines/ports.ts';
+import type { Stage } from '../pipelines/plan.ts';
+import type { AnalysisJobInput } from '../schemas/analysis.ts';
+import { runEmbedded } from '../workers/runner/embedded.ts';
+import { loadModel } from '../workers/stages/models.ts';
+
+const root = join(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'minilm-6x384' },
+    corpus: { type: 'string', default: join(root, '.cache', 'bench-models', 'corpus.txt') },
+    repeat: { type: 'string', default: '1' },
+    mode: { type: 'string', default: 'embedded' },
+    workers: { type: 'string', default: '2' },
+    dtype: { type: 'string', default: 'float32' },
+    'shard-sentences': { type: 'string', default: '256' },
+    'block-neurons': { type: 'string', default: '256' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const modelDir = existsSync(args.model) ? args.model : join(root, '.cache', 'bench-models', args.model);
+if (!existsSync(modelDir)) throw new Error(`model ${args.model} not found: run tools/bench/make_bench_models.py (see the header)`);
+if (!existsSync(args.corpus)) throw new Error(`corpus ${args.corpus} not found: run bench/extract.ts once (it writes it)`);
+
+const work = mkdtempSync(join(tmpdir(), 'neurox-bench-pipeline-'));
+const repeat = Number(args.repeat);
+const base = readFileSync(args.corpus, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines: string[] = [];
+for (let r = 0; r < repeat; r++) for (const l of base) lines.push(repeat > 1 ? `copy${r} ${l}` : l);
+const corpusPath = join(work, 'corpus.txt');
+writeFileSync(corpusPath, `${lines.join('\n')}\n`);
+const nWords = lines.reduce((n, l) => n + l.split(' ').length, 0);
+
+const request = (output: string): AnalysisJobInput => ({
+  version: 1,
+  corpus: corpusPath,
+  model: modelDir,
+  output,
+  options: {
+    dtype: args.dtype as 'float32' | 'float16',
+    shardSentences: Number(args['shard-sentences']),
+    blockNeurons: Number(args['block-neurons']),
+    render: 'none',
+  } as AnalysisJobInput['options'],
+});
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 1048576);
+}
+
+function dirBytes(d: string): number {
+  let n = 0;
+  for (const e of readdirSync(d, { withFileTypes: true })) {
+    const p = join(d, e.name);
+    n += e.isDirectory() ? dirBytes(p) : readFileSync(p).length;
+  }
+  return n;
+}
+
+/** Times the model's own work: the extract iterator, batch by batch. */
+function timed(model: Extractor, clock: { ms: number }): Extractor {
+  return {
+    info: model.info,
+    close: () => model.close(),
+    extract(sentences, options): AsyncIterable<ExtractedSentence> {
+      const it = model.extract(sentences, options)[Symbol.asyncIterator]();
+      return {
+        [Symbol.asyncIterator]: () => ({
+          async next() {
+            const t = performance.now();
+            const r = await it.next();
+            clock.ms += performance.now() - t;
+            return r;
+          },
+        }),
+      };
+    },
+  };
+}
+
+async function embedded(): Promise<Record<string, unknown>> {
+  const clock = { ms: 0 };
+  const peak: Partial<Record<Stage, number>> = {};
+  const seconds: Partial<Record<Stage, number>> = {};
+  let stage: Stage | null = null;
+  let started = 0;
+  const sample = (): void => {
+    if (stage) peak[stage] = Math.max(peak[stage] ?? 0, process.memoryUsage.rss());
+  };
+  const timer = setInterval(sample, 10);
+  const out = join(work, 'out');
+  const t0 = performance.now();
+  const result = await runEmbedded(request(out), {
+    context: { model: async (spec) => timed(await loadModel(spec), clock) },
+    onJob: (s, phase) => {
+      sample();
+      if (phase === 'start') {
+        stage = s;
+        started = performance.now();
+      } else {
+        seconds[s] = (seconds[s] ?? 0) + (performance.now() - started) / 1000;
+        stage = null;
+      }
+    },
+  });
+  const total = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  const extractSeconds = clock.ms / 1000;
+  const cacheBytes = dirBytes(join(out, 'cache'));
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  return {
+    mode: 'embedded',
+    sentences: result.nSentences,
+    words: result.nWords,
+    tokens: result.nTokens,
+    neurons: result.nNeurons,
+    shards: result.nShards,
+    seconds: +total.toFixed(2),
+    wordsPerSec: Math.round(result.nWords / total),
+    extractSeconds: +extractSeconds.toFixed(2),
+    afterExtractionSeconds: +(total - extractSeconds).toFixed(2),
+    afterExtractionShare: +((total - extractSeconds) / extractSeconds).toFixed(3),
+    stageSeconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(2)])),
+    activationCacheMB: mb(cacheBytes),
+    peakRssMB: mb(maxRss),
+    activationsOverPeakRss: +(cacheBytes / maxRss).toFixed(2),
+    sampledPeakRssByStageMB: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, mb(v)])),
+  };
+}
+
+// ------------------------------------------------------------------ distributed
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); r(true); });
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} did not open`);
+}
+
+/** Peak RSS (VmHWM) of a process and of each of its children, in MB. */
+function hwm(pid: number): { self: number; children: number[] } {
+  const read = (p: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return { self: mb(read(pid)), children: kids.map((k) => mb(read(k))) };
+}
+
+async function distributed(): Promise<Record<string, unknown>> {
+  const procs: ChildProcess[] = [];
+  try {
+    const redisPort = await freePort();
+    procs.push(spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+    const s3Port = await freePort();
+    procs.push(spawn('moto_server', ['-H', '127.0.0.1', '-p', String(s3Port)], { stdio: 'ignore' }));
+    await waitPort(redisPort);
+    await waitPort(s3Port);
+    const env = {
+      ...process.env,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      NEUROX_QUEUE_PREFIX: '{bench}',
+      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      AWS_REGION: 'us-east-1',
+      NEUROX_MODEL_THREADS: '1',
+    };
+    Object.assign(process.env, env);
+    const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
+    const { s3ConfigFromEnv } = await import('../workers/store/index.ts');
+    const client = new S3Client(s3ConfigFromEnv(env));
+    await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    client.destroy();
+    const workers: ChildProcess[] = [];
+    for (let i = 0; i < Number(args.workers); i++) {
+      const w = spawn(process.execPath, ['bin/neurox.js', 'worker', '--concurrency', '1'], { cwd: root, env, stdio: 'ignore' });
+      workers.push(w);
+      procs.push(w);
+    }
+    const { submitAnalysis } = await import('../workers/runner/submit.ts');
+    const { waitForRun } = await import('../workers/runner/status.ts');
+    const config = { redisUrl: env.REDIS_URL, prefix: env.NEUROX_QUEUE_PREFIX };
+    await new Promise((r) => setTimeout(r, 2000)); // let the workers connect
+    const t0 = performance.now();
+    const s = await submitAnalysis(config, request('s3://bench/analyses'));
+    const result = await waitForRun(config, s.runId, 3_600_000);
+    const total = (performance.now() - t0) / 1000;
+    const memory = workers.map((w) => hwm(w.pid!));
+    return {
+      mode: 'distributed',
+      workers: workers.length,
+      sentences: result.nSentences,
+      words: result.nWords,
+      neurons: result.nNeurons,
+      shards: result.nShards,
+      seconds: +total.toFixed(2),
+      wordsPerSec: Math.round(result.nWords / total),
+      workerPeakRssMB: memory,
+    };
+  } finally {
+    for (const p of procs.reverse()) p.kill('SIGTERM');
+  }
+}
+
+const load = loadavg()[0]!.toFixed(2);
+const figures = args.mode === 'distributed' ? await distributed() : await embedded();
+process.stdout.write(`${JSON.stringify({ bench: 'pipeline', model: args.model, repeat, corpusWords: nWords, dtype: args.dtype, ...figures, loadBefore: +load, loadAfter: +loadavg()[0]!.toFixed(2) })}\n`);
+if (!args.keep) rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+rmSync(work, { recursive: true, force: true });
+process.exit(0);
