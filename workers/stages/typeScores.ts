@@ -28,6 +28,11 @@ import type { StageContext } from './context.ts';
 import { readManifest } from './manifest.ts';
 import { mapInOrder } from './ordered.ts';
 
+// The previous job's reducer, kept for the next one in this process (its
+// buffers grown to a block's types x neurons: growing them again per block
+// was a tenth of pass 2). Taken while in use, so concurrent jobs never share.
+let spare: TypeScoresReducer | null = null;
+
 /** The means a block's pass-2 job subtracts: raw little-endian float64. */
 export function decodeMu(bytes: Uint8Array, expected: number, what: string): Float64Array {
   if (bytes.length !== expected * 8) throw new InputError(`${what}: ${bytes.length} bytes, expected ${expected * 8} (${expected} float64 means)`);
@@ -47,7 +52,9 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const mu = decodeMu(await store.get(muKey), block.end - block.start, `${store.location}${muKey}`);
   const boundsKey = renderKeys(plan.runId).bounds(block.index);
   const histograms = Histograms.decode(await store.get(boundsKey), `${store.location}${boundsKey}`);
-  const reducer = new TypeScoresReducer();
+  const reducer = spare ?? new TypeScoresReducer();
+  spare = null;
+  reducer.reset();
 
   // fetch the next shard's bytes while this one is summed
   await mapInOrder(
@@ -107,6 +114,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
       r++;
     });
   });
+  spare = reducer; // `merged` and `lists` are not used past this point
   await store.put(renderKeys(plan.runId).histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
   const key = keys.topWordsBlock(block.index);
   await store.put(key, encodeTopWords({ layer, neuron, globalNeuron, rank, token, score, count, mean }, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
