@@ -13,8 +13,9 @@
  * storage): the design target is at most 15% of `extractSeconds`.
  * distributed: a private redis-server and moto_server (S3) on free ports,
  * `--workers` worker processes (`neurox worker --concurrency 1`), a run
- * submitted like `neurox submit`; reports the wall time and each worker
- * process's peak RSS (its own and its sandboxed children's).
+ * submitted like `neurox submit` (`--store file`: a shared local folder
+ * instead of S3); reports the wall time and each worker process's peak RSS
+ * (its own and its sandboxed children's).
  *
  * --repeat N makes the corpus N times longer, each copy's sentences prefixed
  * with a distinct word (so no shard repeats and the cache cannot help):
@@ -45,6 +46,7 @@ const { values: args } = parseArgs({
     'shard-sentences': { type: 'string', default: '256' },
     'block-neurons': { type: 'string', default: '256' },
     keep: { type: 'boolean', default: false },
+    store: { type: 'string', default: 's3' },
   },
 });
 
@@ -236,12 +238,14 @@ async function distributed(): Promise<Record<string, unknown>> {
     const config = { redisUrl: env.REDIS_URL, prefix: env.NEUROX_QUEUE_PREFIX };
     await new Promise((r) => setTimeout(r, 2000)); // let the workers connect
     const t0 = performance.now();
-    const s = await submitAnalysis(config, request('s3://bench/analyses'));
+    const output = args.store === 'file' ? join(work, 'distributed') : 's3://bench/analyses';
+    const s = await submitAnalysis(config, request(output));
     const result = await waitForRun(config, s.runId, 3_600_000);
     const total = (performance.now() - t0) / 1000;
     const memory = workers.map((w) => hwm(w.pid!));
     return {
       mode: 'distributed',
+      store: args.store === 'file' ? 'local folder' : 'moto_server (S3)',
       workers: workers.length,
       sentences: result.nSentences,
       words: result.nWords,

@@ -13,7 +13,7 @@ import type { ObjectStore } from '../../pipelines/ports.ts';
 import { stageTotals, STAGES, type Stage } from '../../pipelines/plan.ts';
 import { AnalysisResultV1, type AnalysisResult } from '../../schemas/analysis.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
-import { producerConnection, type QueueConfig } from '../queue/connection.ts';
+import { producerConnection, workerConnection, type QueueConfig } from '../queue/connection.ts';
 import { ANALYSIS_QUEUE, STAGE_QUEUES } from '../queue/names.ts';
 import { storeFor } from '../stages/context.ts';
 import { findManifest } from '../stages/manifest.ts';
@@ -136,7 +136,8 @@ export async function runStatus(runId: string, opts: StatusOptions): Promise<Run
 export async function waitForRun(config: QueueConfig, runId: string, timeoutMs?: number): Promise<AnalysisResult> {
   const { QueueEvents } = await import('bullmq');
   const connection = producerConnection(config);
-  const events = new QueueEvents(ANALYSIS_QUEUE, { connection: producerConnection(config), prefix: config.prefix });
+  // QueueEvents blocks on Redis: BullMQ requires a connection that retries forever
+  const events = new QueueEvents(ANALYSIS_QUEUE, { connection: workerConnection(config), prefix: config.prefix });
   const queue = new Queue(ANALYSIS_QUEUE, { connection, prefix: config.prefix });
   try {
     await events.waitUntilReady();
