@@ -100,7 +100,7 @@ describe('neurox fetch and url', () => {
 
   it('downloads the tables, the HTML index and every render, laid out like runs/<run>/', async () => {
     const dir = join(out, 'all');
-    await cli(['fetch', run, '--store', s3Url, '--out', dir]);
+    await cli(['fetch', run, '--output', s3Url, '--out', dir]);
     const files = filesUnder(dir);
     expect(files).toContain('index.html');
     expect(files).toContain('index/layer-1.js');
@@ -116,19 +116,19 @@ describe('neurox fetch and url', () => {
 
   it('downloads only the asked neurons\' renders (and the tables) with --neuron, from a local folder store too', async () => {
     const dir = join(out, 'one');
-    await cli(['fetch', run, '--store', localDir, '--out', dir, '--neuron', '1:2']);
+    await cli(['fetch', run, '--output', localDir, '--out', dir, '--neuron', '1:2']);
     expect(filesUnder(dir)).toEqual([
       'histograms.parquet', 'manifest.json', 'neuron_stats.parquet',
       'renders/1/2/0.svg', 'renders/1/2/1.svg', 'renders/1/2/histogram.svg', 'renders/1/2/top-words.svg',
       'top_sentences.parquet', 'top_words.parquet',
     ]);
     const bare = join(out, 'bare');
-    await cli(['fetch', run, '--store', localDir, '--out', bare, '--neuron', '0:0', '--no-parquet']);
+    await cli(['fetch', run, '--output', localDir, '--out', bare, '--neuron', '0:0', '--no-parquet']);
     expect(filesUnder(bare)).toEqual(['renders/0/0/0.svg', 'renders/0/0/1.svg', 'renders/0/0/histogram.svg', 'renders/0/0/top-words.svg']);
   });
 
   it('prints presigned URLs that a client without credentials can GET, top sentences by rank first', async () => {
-    const text = await cli(['url', run, '--store', s3Url, '--neuron', '1:2', '--file', 'top_words.parquet', '--expires', '2h']);
+    const text = await cli(['url', run, '--output', s3Url, '--neuron', '1:2', '--file', 'top_words.parquet', '--expires', '2h']);
     const lines = text.trim().split('\n').map((l) => l.split('\t'));
     expect(lines.map((l) => l[0])).toEqual(['renders/1/2/0.svg', 'renders/1/2/1.svg', 'renders/1/2/histogram.svg', 'renders/1/2/top-words.svg', 'top_words.parquet']);
     for (const [, url] of lines) expect(url).toMatch(/X-Amz-Expires=7200/);
@@ -137,16 +137,16 @@ describe('neurox fetch and url', () => {
   });
 
   it('names an unknown run, layer or neuron, and a neuron that was not rendered', async () => {
-    await expect(cli(['fetch', 'nope', '--store', s3Url, '--out', join(out, 'x')])).rejects.toThrow(
+    await expect(cli(['fetch', 'nope', '--output', s3Url, '--out', join(out, 'x')])).rejects.toThrow(
       `run 'nope' not found: ${s3Url}/runs/nope/manifest.json does not exist`,
     );
-    await expect(cli(['url', run, '--store', s3Url, '--neuron', '7:0'])).rejects.toThrow(`run '${run}': layer 7 is not in this run (layers 0-1)`);
-    await expect(cli(['url', run, '--store', s3Url, '--neuron', '1:3'])).rejects.toThrow(`run '${run}': neuron 3 is out of range [0, 2]`);
-    await expect(cli(['url', run, '--store', s3Url, '--neuron', '1:1'])).rejects.toThrow(`run '${run}': neuron 1:1 has no renders`);
-    await expect(cli(['url', run, '--store', s3Url, '--neuron', 'x'])).rejects.toThrow("neuron 'x' is not LAYER:NEURON");
-    await expect(cli(['url', run, '--store', s3Url, '--file', 'nope.parquet'])).rejects.toThrow(`run '${run}' has no file nope.parquet`);
-    await expect(cli(['url', run, '--store', s3Url, '--neuron', '1:2', '--expires', '8d'])).rejects.toThrow('presign expiry 691200 s is out of range');
-    await expect(cli(['url', run, '--store', localDir, '--neuron', '1:2'])).rejects.toThrow('cannot presign URLs (S3 stores only)');
+    await expect(cli(['url', run, '--output', s3Url, '--neuron', '7:0'])).rejects.toThrow(`run '${run}': layer 7 is not in this run (layers 0-1)`);
+    await expect(cli(['url', run, '--output', s3Url, '--neuron', '1:3'])).rejects.toThrow(`run '${run}': neuron 3 is out of range [0, 2]`);
+    await expect(cli(['url', run, '--output', s3Url, '--neuron', '1:1'])).rejects.toThrow(`run '${run}': neuron 1:1 has no renders`);
+    await expect(cli(['url', run, '--output', s3Url, '--neuron', 'x'])).rejects.toThrow("neuron 'x' is not LAYER:NEURON");
+    await expect(cli(['url', run, '--output', s3Url, '--file', 'nope.parquet'])).rejects.toThrow(`run '${run}' has no file nope.parquet`);
+    await expect(cli(['url', run, '--output', s3Url, '--neuron', '1:2', '--expires', '8d'])).rejects.toThrow('presign expiry 691200 s is out of range');
+    await expect(cli(['url', run, '--output', localDir, '--neuron', '1:2'])).rejects.toThrow('cannot presign URLs (S3 stores only)');
     expect(existsSync(join(out, 'x'))).toBe(false);
   });
 });

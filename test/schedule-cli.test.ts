@@ -53,16 +53,18 @@ afterAll(() => {
 
 describe('neurox schedule', () => {
   it('refuses an invalid cron expression with the reason, and creates nothing', async () => {
-    const r = await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--store', out, '--cron', '0 25 * * *');
+    const r = await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--output', out, '--cron', '0 25 * * *');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('neurox: cron "0 25 * * *" is invalid: Constraint error, got value 25 expected range 0-23\n');
-    expect((await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--store', out)).stderr).toContain('give exactly one of --cron and --every');
-    expect((await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--store', out, '--every', 'soon')).stderr).toContain('--every "soon" is not a duration');
+    expect((await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--output', out)).stderr).toContain('give exactly one of --cron and --every');
+    expect((await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--output', out, '--every', 'soon')).stderr).toContain('--every "soon" is not a duration');
+    expect((await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--output', out, '--every', '1h', '--name', 'x')).stderr).toContain("--name cannot be used with a schedule: its runs are named 'nightly-<tick time>'");
+    expect((await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--output', out, '--every', '1h', '--render', '3-1')).stderr).toContain("--render: '3-1' is not top:N, all, none or layer:neuron");
     expect((await neurox('schedule', 'list')).stdout).toBe('no schedules\n');
   });
 
   it('adds, lists and removes schedules by name', async () => {
-    const added = await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--store', out, '--cron', '0 3 * * *', '--tz', 'UTC', '--options', '{"topK":5}');
+    const added = await neurox('schedule', 'add', 'nightly', '--corpus', corpus, '--output', out, '--cron', '0 3 * * *', '--tz', 'UTC', '--top-k', '5');
     expect(added.code).toBe(0);
     expect(added.stdout).toMatch(/^schedule nightly: cron "0 3 \* \* \*" \(UTC\), next run \d{4}-\d\d-\d\dT03:00:00\.000Z\n$/);
     const list = await neurox('schedule', 'list', '--json');
@@ -76,8 +78,8 @@ describe('neurox schedule', () => {
 
   it('runs each tick as an analysis of its own id on the workers, and moves latest to it', async () => {
     await withWorkers({ config, concurrency: 1, ...TEST_LOCKS }, async () => {
-      const added = await neurox('schedule', 'add', 'often', '--corpus', corpus, '--store', out, '--every', '10s',
-        '--options', '{"shardSentences":8,"blockNeurons":8,"topSentences":2}', '--model', 'test-hash:2x4');
+      const added = await neurox('schedule', 'add', 'often', '--corpus', corpus, '--output', out, '--every', '10s',
+        '--shard-sentences', '8', '--block-neurons', '8', '--top-sentences', '2', '--model', 'test-hash:2x4');
       expect(added.code, added.stderr).toBe(0);
       const store = openStore(out);
       const t0 = Date.now();

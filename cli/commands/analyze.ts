@@ -26,6 +26,10 @@ export interface AnalysisFlags {
   blockNeurons: string;
   topK: string;
   minThreshold: string;
+  topSentences: string;
+  histogramBins: string;
+  render: string;
+  textDirection: string;
 }
 
 /** The options `analyze` and `submit` share (the analysis request's fields). */
@@ -42,7 +46,28 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('--shard-sentences <n>', 'sentences per shard (unit of extraction jobs and of the activation cache)', '256')
     .option('--block-neurons <n>', 'neurons per pass-2 block (unit of type-score jobs and reducers)', '256')
     .option('--top-k <k>', 'top words kept per neuron (0 = all above the threshold)', '50')
-    .option('--min-threshold <t>', "keep words scoring strictly above t (NeuroX's min_threshold)", '0.1');
+    .option('--min-threshold <t>', "keep words scoring strictly above t (NeuroX's min_threshold)", '0.1')
+    .option('--top-sentences <k>', 'top sentences kept per neuron, by max |activation| (top_sentences.parquet)', '10')
+    .option('--histogram-bins <n>', 'bins per neuron histogram (histograms.parquet)', '32')
+    .option('--render <which>', "neurons whose top sentences and plots become SVGs: 'top:N' (highest variance), 'all', 'none', or layer:neuron,...", 'top:64')
+    .option('--text-direction <dir>', 'ltr, or rtl for right-to-left corpora (the renders)', 'ltr');
+}
+
+/** `--render`: 'top:N' (or N), 'all', 'none', or a comma-separated list of layer:neuron. */
+export function parseRenderFlag(text: string): 'all' | 'none' | { topVariance: number } | { neurons: string[] } {
+  const t = text.trim();
+  if (t === 'all' || t === 'none') return t;
+  const top = /^(?:top:)?(\d+)$/.exec(t);
+  if (top) return { topVariance: Number(top[1]) };
+  const neurons = t.split(',').map((p) => p.trim());
+  for (const n of neurons) if (!/^\d+:\d+$/.test(n)) throw new Error(`--render: '${n}' is not top:N, all, none or layer:neuron`);
+  return { neurons };
+}
+
+function parseTextDirection(text: string): 'ltr' | 'rtl' {
+  const t = text.trim().toLowerCase();
+  if (t !== 'ltr' && t !== 'rtl') throw new Error(`--text-direction: expected ltr or rtl, got '${text}'`);
+  return t;
 }
 
 export function analysisRequest(corpus: string, output: string, o: AnalysisFlags): AnalysisJobInput {
@@ -67,6 +92,10 @@ export function analysisRequest(corpus: string, output: string, o: AnalysisFlags
       blockNeurons: parseNumber('--block-neurons', o.blockNeurons, { integer: true, min: 1 }),
       topK: parseNumber('--top-k', o.topK, { integer: true, min: 0 }),
       minThreshold: parseNumber('--min-threshold', o.minThreshold, { min: 0 }),
+      topSentences: parseNumber('--top-sentences', o.topSentences, { integer: true, min: 1 }),
+      histogramBins: parseNumber('--histogram-bins', o.histogramBins, { integer: true, min: 1 }),
+      render: parseRenderFlag(o.render),
+      textDirection: parseTextDirection(o.textDirection),
     },
   };
 }
@@ -176,6 +205,9 @@ Examples:
             ...(result.truncatedSentences > 0 ? [`warning: ${result.truncatedSentences} sentences were longer than the model allows and were truncated`] : []),
             `  ${where}${result.neuronStats}`,
             `  ${where}${result.topWords} (${result.topWordRows} rows)`,
+            `  ${where}${result.topSentences}`,
+            `  ${where}${result.histograms}`,
+            `  ${where}${result.index} (open in a browser)`,
             `  ${where}${result.manifest}`,
             '',
           ].join('\n'),

@@ -15,15 +15,15 @@ export function register(program: Command): void {
     .option('--neuron <layer:neuron>', 'only this neuron\'s renders (model layer numbering, 0 = embeddings); repeatable', collect)
     .option('--out <dir>', 'destination folder (default: ./neurox-out/<run>)')
     .option('--no-parquet', 'skip the Parquet tables and the manifest')
-    .option('--store <url>', 'store holding the run (default: $NEUROX_STORE)')
-    .addHelpText('after', '\nExamples:\n  neurox fetch r-1a2b3c --store s3://bucket/neurox\n  neurox fetch r-1a2b3c --neuron 3:127 --neuron 0:5 --out ./renders')
-    .action(async (run: string, opts: { neuron?: string[]; out?: string; parquet: boolean; store?: string }) => {
+    .option('--output <url>', 'the store holding the run, as given to analyze/submit (default: $NEUROX_OUTPUT); --out is the local folder')
+    .addHelpText('after', '\nExamples:\n  neurox fetch r-1a2b3c --output s3://bucket/neurox\n  neurox fetch r-1a2b3c --neuron 3:127 --neuron 0:5 --out ./renders')
+    .action(async (run: string, opts: { neuron?: string[]; out?: string; parquet: boolean; output?: string }) => {
       const { openStore } = await import('../../workers/store/index.ts');
       const { browsableKeys, checkNeuron, downloadKeys, neuronRenderKeys, openRun, runTableKeys } = await import('../../workers/render/runFiles.ts');
       const { checkRunId } = await import('../../pipelines/keys.ts');
       const { join } = await import('node:path');
       checkRunId(run);
-      const store = openStore(storeUrlFrom(opts.store));
+      const store = openStore(storeUrlFrom(opts.output));
       const info = await openRun(store, run);
       const keys: string[] = opts.parquet ? await runTableKeys(store, run) : [];
       if (opts.neuron?.length) {

@@ -6,16 +6,15 @@
  * moves when a tick's run completes.
  */
 import type { Command } from 'commander';
+import { addAnalysisOptions, analysisRequest, type AnalysisFlags } from './analyze.ts';
 import { storeUrlFrom } from './url.ts';
 
-interface AddOptions {
+interface AddOptions extends AnalysisFlags {
   corpus: string;
-  model?: string;
-  store?: string;
+  output?: string;
   cron?: string;
   tz?: string;
   every?: string;
-  options?: string;
 }
 
 async function withQueue<T>(fn: (queue: import('bullmq').Queue) => Promise<T>): Promise<T> {
@@ -41,18 +40,18 @@ function describeTiming(s: { cron?: string; tz?: string; everyMs?: number }): st
 export function register(program: Command): void {
   const schedule = program.command('schedule').description('re-analyse a corpus on a schedule (BullMQ job schedulers; Redis from REDIS_URL)');
 
-  schedule
-    .command('add')
-    .description('create or replace a schedule: each tick analyses the corpus as a new run and moves the schedule\'s latest pointer')
-    .argument('<name>', 'schedule name (letters, digits, . _ -); runs are named <name>-<tick time>')
-    .requiredOption('--corpus <url>', 'the corpus to re-read at every tick: s3://bucket/key or a path the workers can read')
-    .option('--model <spec>', "model spec ('use-lite' or a model folder the workers can read)")
-    .option('--store <url>', 'store for the runs and the activation cache (default: $NEUROX_STORE)')
-    .option('--cron <pattern>', 'cron pattern, 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 3 * * *"')
-    .option('--tz <zone>', 'time zone of the cron pattern (IANA name; default UTC)')
-    .option('--every <duration>', 'fixed interval instead of --cron: 90s, 15m, 6h, 1d')
-    .option('--options <json>', 'analysis options as JSON, e.g. \'{"layers":[0,1],"topK":20}\'')
-    .addHelpText('after', '\nExample:\n  neurox schedule add nightly --corpus s3://bucket/corpus.txt --model use-lite --cron "0 3 * * *" --store s3://bucket/neurox')
+  addAnalysisOptions(
+    schedule
+      .command('add')
+      .description("create or replace a schedule: each tick analyses the corpus as a new run (<name>-<tick time>) and moves the schedule's latest pointer")
+      .argument('<name>', 'schedule name (letters, digits, . _ -)')
+      .requiredOption('--corpus <url>', 'the corpus to re-read at every tick: s3://bucket/key or a path the workers can read')
+      .option('--output <url>', 'store for the runs and the activation cache, as the workers reach it (default: $NEUROX_OUTPUT)')
+      .option('--cron <pattern>', 'cron pattern, 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 3 * * *"')
+      .option('--tz <zone>', 'time zone of the cron pattern (IANA name; default UTC)')
+      .option('--every <duration>', 'a fixed interval instead of --cron: 90s, 15m, 6h, 1d (the first run starts at once)'),
+  )
+    .addHelpText('after', '\nThe analysis flags are those of neurox submit (--name excepted).\nExample:\n  neurox schedule add nightly --corpus s3://bucket/corpus.txt --cron "0 3 * * *" --output s3://bucket/neurox')
     .action(async (name: string, opts: AddOptions) => {
       const { InputError } = await import('../../pipelines/errors.ts');
       const { parseEvery } = await import('../../workers/schedule/cron.ts');
@@ -60,27 +59,10 @@ export function register(program: Command): void {
       const { absoluteUrl } = await import('../../workers/stages/context.ts');
       if ((opts.cron === undefined) === (opts.every === undefined)) throw new InputError('give exactly one of --cron and --every');
       if (opts.tz !== undefined && opts.cron === undefined) throw new InputError('--tz goes with --cron');
-      let options: unknown = {};
-      if (opts.options !== undefined) {
-        try {
-          options = JSON.parse(opts.options);
-        } catch (err) {
-          throw new InputError(`--options is not JSON: ${(err as Error).message}`);
-        }
-      }
+      if (opts.name !== undefined) throw new InputError(`--name cannot be used with a schedule: its runs are named '${name}-<tick time>'`);
       const repeat = opts.cron !== undefined ? { cron: opts.cron, tz: opts.tz } : { everyMs: parseEvery(opts.every!) };
-      const info = await withQueue((queue) =>
-        addSchedule(queue, {
-          name,
-          repeat,
-          analysis: {
-            corpus: absoluteUrl(opts.corpus),
-            output: absoluteUrl(storeUrlFrom(opts.store)),
-            ...(opts.model ? { model: opts.model } : {}),
-            options: options as Record<string, unknown>,
-          },
-        }),
-      );
+      const { version: _v, ...analysis } = analysisRequest(absoluteUrl(opts.corpus), absoluteUrl(storeUrlFrom(opts.output)), opts);
+      const info = await withQueue((queue) => addSchedule(queue, { name, repeat, analysis }));
       process.stdout.write(`schedule ${info.name}: ${describeTiming(info)}, next run ${info.next ? info.next.toISOString() : 'none'}\n`);
     });
 

@@ -5,10 +5,10 @@
  */
 import type { Command } from 'commander';
 
-/** The run's store: `--store`, else $NEUROX_STORE. */
+/** The run's store: `--output`, else $NEUROX_OUTPUT (as for `neurox submit` and `neurox status`). */
 export function storeUrlFrom(option: string | undefined): string {
-  const url = option ?? process.env.NEUROX_STORE;
-  if (!url) throw new Error('no store given: pass --store s3://bucket/prefix (or a folder), or set NEUROX_STORE');
+  const url = option ?? process.env.NEUROX_OUTPUT;
+  if (!url) throw new Error('no store given: pass --output s3://bucket/prefix (or a folder), or set NEUROX_OUTPUT');
   return url;
 }
 
@@ -24,9 +24,9 @@ export function register(program: Command): void {
     .option('--neuron <layer:neuron>', 'a neuron (model layer numbering, 0 = embeddings); repeatable', collect)
     .option('--file <path>', 'a file of the run, relative to runs/<run>/ (e.g. top_words.parquet, index.html); repeatable', collect)
     .option('--expires <duration>', 'how long the URLs work: seconds, or 90s, 15m, 12h, 7d (at most 7 days)', '1h')
-    .option('--store <url>', 'store holding the run (default: $NEUROX_STORE)')
-    .addHelpText('after', '\nExample:\n  neurox url r-1a2b3c --neuron 3:127 --expires 24h --store s3://bucket/neurox')
-    .action(async (run: string, opts: { neuron?: string[]; file?: string[]; expires: string; store?: string }) => {
+    .option('--output <url>', 'the store holding the run, as given to analyze/submit (default: $NEUROX_OUTPUT)')
+    .addHelpText('after', '\nExample:\n  neurox url r-1a2b3c --neuron 3:127 --expires 24h --output s3://bucket/neurox')
+    .action(async (run: string, opts: { neuron?: string[]; file?: string[]; expires: string; output?: string }) => {
       const { openStore } = await import('../../workers/store/index.ts');
       const { parseDuration } = await import('../../workers/schedule/cron.ts');
       const { checkNeuron, neuronRenderKeys, openRun } = await import('../../workers/render/runFiles.ts');
@@ -35,7 +35,7 @@ export function register(program: Command): void {
       checkRunId(run);
       if (!opts.neuron?.length && !opts.file?.length) throw new Error('nothing to sign: give --neuron L:N or --file PATH');
       const seconds = Math.round(parseDuration(opts.expires, '--expires', 's') / 1000);
-      const store = openStore(storeUrlFrom(opts.store));
+      const store = openStore(storeUrlFrom(opts.output));
       if (!store.presignGet) throw new Error(`${store.location} cannot presign URLs (S3 stores only); use 'neurox fetch' to copy the files instead`);
       const info = await openRun(store, run);
       const prefix = runKeys(run).prefix;
