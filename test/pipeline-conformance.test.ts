@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../workers/store/index.ts';
+import { runEmbedded } from '../workers/runner/embedded.ts';
 import { freshBucket, s3TestEnv } from './helpers/s3.ts';
+import { hasPython, runPython } from './helpers/python.ts';
 import {
   activationsOf, corpusText, readOutputs, referenceStats, referenceTopWords, relClose, runWith, type RunOutputs, type Runner,
 } from './pipelineHelpers.ts';
@@ -95,5 +97,42 @@ describe('both runners', () => {
     expect(a.manifest.runId).toBe(b.manifest.runId);
     expect(Buffer.from(b.neuronStatsBytes).equals(Buffer.from(a.neuronStatsBytes))).toBe(true);
     expect(Buffer.from(b.topWordsBytes).equals(Buffer.from(a.topWordsBytes))).toBe(true);
+  });
+
+  it.skipIf(!hasPython)('write Parquet that pyarrow and duckdb read with the documented columns', () => {
+    const a = outputs.get('embedded');
+    if (!a) throw new Error('the runner suites did not produce outputs');
+    writeFileSync(join(dir, 'ns.parquet'), a.neuronStatsBytes);
+    writeFileSync(join(dir, 'tw.parquet'), a.topWordsBytes);
+    const out = runPython(
+      'import sys, json, pyarrow.parquet as pq, duckdb\n' +
+        'ns, tw = pq.read_table(sys.argv[1]), pq.read_table(sys.argv[2])\n' +
+        'best = duckdb.sql(f"SELECT token FROM \'{sys.argv[2]}\' WHERE global_neuron = 3 AND rank = 0").fetchall()\n' +
+        'print(json.dumps({"ns": [f"{f.name}:{f.type}" for f in ns.schema], "tw": [f"{f.name}:{f.type}" for f in tw.schema], "rows": [ns.num_rows, tw.num_rows], "best": best[0][0]}))',
+      [join(dir, 'ns.parquet'), join(dir, 'tw.parquet')],
+    );
+    const r = JSON.parse(out) as { ns: string[]; tw: string[]; rows: number[]; best: string };
+    expect(r.ns).toEqual(['layer:int32', 'neuron:int32', 'global_neuron:int32', 'count:int64', 'mean:double', 'variance:double', 'std:double', 'min:double', 'max:double']);
+    expect(r.tw).toEqual(['layer:int32', 'neuron:int32', 'global_neuron:int32', 'rank:int32', 'token:string', 'score:double', 'count:int64', 'mean:double']);
+    expect(r.rows).toEqual([a.stats.globalNeuron.length, a.top.token.length]);
+    const first = a.top.globalNeuron.indexOf(3);
+    expect(r.best).toBe(a.top.token[first]);
+  });
+});
+
+describe('embedded runner on awkward corpora', () => {
+  it('skips blank lines and reports over-long sentences as truncated, as extraction does', async () => {
+    const long = Array.from({ length: 100 }, (_, i) => `w${i % 7}`).join(' ');
+    const path = join(dir, 'awkward.txt');
+    writeFileSync(path, `the cat sat\n\n   \n${long}\n  a dog ran  \n`);
+    // the test model keeps at most 64 words of a sentence
+    const r = await runEmbedded({ version: 1, corpus: path, model: 'test-hash:2x4', output: join(dir, 'awkward'), options: { shardSentences: 2, blockNeurons: 4, topK: 3 } });
+    expect(r.nSentences).toBe(3);
+    expect(r.nWords).toBe(3 + 100 + 3);
+    expect(r.truncatedSentences).toBe(1);
+    expect(r.nTokens).toBe(3 + 64 + 3);
+    const m = (await readOutputs(openStore(r.output), r.runId)).manifest;
+    expect(m.plan.corpus.blankLines).toBe(2);
+    expect(m.summary?.truncatedSentences).toBe(1);
   });
 });

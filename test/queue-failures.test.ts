@@ -96,6 +96,37 @@ describe('queue failures', () => {
     });
   }, 240_000);
 
+  it('retries a transient failure (after a partial write) with backoff, and the run completes counting every token once', async () => {
+    const config = queueConfig();
+    const saved = process.env.NEUROX_TEST_PAUSE;
+    process.env.NEUROX_TEST_PAUSE = 'extract@1:fail'; // inherited by the sandboxed children
+    try {
+      await withWorkers({ config, concurrency: 1, ...TEST_LOCKS }, async () => {
+        const s = await submitAnalysis(config, { version: 1, corpus, model: 'test-hash:2x8', output: join(dir, 'transient'), options: { shardSentences: 4, blockNeurons: 8, topK: 3 } });
+        const result = await pollRun(config, s.runId, 120_000);
+        const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+        const queue = new Queue('extract', { connection, prefix: config.prefix });
+        try {
+          for (let shard = 0; shard < result.nShards; shard++) {
+            const job = await queue.getJob(`${s.runId}.extract.s00000${shard}`);
+            expect(job?.attemptsMade).toBe(2); // failed once after writing its activations, then succeeded
+            expect(await job?.getState()).toBe('completed');
+          }
+        } finally {
+          await queue.close();
+          await connection.quit();
+        }
+        expect(result.nTokens).toBe(result.nWords);
+        const status = await runStatus(s.runId, { queue: config });
+        expect(status.state).toBe('completed');
+        expect(status.manifest?.summary?.nTokens).toBe(result.nWords);
+      });
+    } finally {
+      if (saved === undefined) delete process.env.NEUROX_TEST_PAUSE;
+      else process.env.NEUROX_TEST_PAUSE = saved;
+    }
+  }, 240_000);
+
   it('refuses an empty corpus before any job exists', async () => {
     const config = queueConfig();
     const empty = join(dir, 'empty.txt');

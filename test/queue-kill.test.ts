@@ -88,4 +88,30 @@ describe('a worker killed with SIGKILL', () => {
     // every token counted once: the merged count is the corpus's token count, not more
     expect(Array.from(new Set(out.stats.count))).toEqual([reference.manifest.summary!.nTokens]);
   }, 300_000);
+
+  it('with SIGTERM instead: the worker finishes its active job, then exits with code 0', async () => {
+    const config = queueConfig();
+    const env = { ...s3TestEnv(), REDIS_URL: config.redisUrl, NEUROX_QUEUE_PREFIX: config.prefix, NEUROX_TEST_PAUSE: 'extract@1:3000' };
+    const worker = await spawnWorker(env);
+    spawned.push(worker);
+    const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('analysis', { connection, prefix: config.prefix });
+    const extract = new Queue('extract', { connection, prefix: config.prefix });
+    try {
+      await queue.add('analyze', { ...request(`s3://${bucket}/graceful`), runName: 'graceful' }, { jobId: 'graceful' });
+      await worker.waitFor(/extract (\S+): pausing after write 1/);
+      const id = /extract (\S+): pausing after write 1/.exec(worker.output())![1]!;
+      const exited = new Promise<number | null>((resolve) => worker.child.once('exit', (code) => resolve(code)));
+      worker.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(worker.output()).toMatch(/SIGTERM: finishing active jobs/);
+      const job = await extract.getJob(id);
+      expect(await job?.getState()).toBe('completed');
+      expect(job?.attemptsMade).toBe(1);
+    } finally {
+      await extract.close();
+      await queue.close();
+      await connection.quit();
+    }
+  }, 180_000);
 });

@@ -27,7 +27,7 @@ export default async function processStage(job: SandboxedJob): Promise<unknown> 
       store: (url) => {
         let s = stores.get(url);
         if (!s) {
-          s = pausingStore(storeFor(url), name, pauses, (n) => process.stdout.write(`${name} ${job.id}: pausing after write ${n}\n`));
+          s = pausingStore(storeFor(url), name, pauses, (n) => process.stdout.write(`${name} ${job.id}: pausing after write ${n}\n`), job.attemptsMade);
           stores.set(url, s);
         }
         return s;
