@@ -3,7 +3,8 @@
  * this project (boto3, and the aws CLI where installed) lists and downloads a
  * run's SVGs and tables using only the key layout the README documents
  * (`<prefix>/runs/<run>/renders/<layer>/<neuron>/<rank>.svg`, ...). Skipped
- * where neither is installed, unless NEUROX_TEST_REQUIRE_S3CLIENT=1.
+ * where neither is installed; with NEUROX_TEST_REQUIRE_S3CLIENT=1 (CI) both
+ * must be installed, so neither half is skipped silently.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,10 @@ function find(cands: Array<[string, string[]]>): string | null {
 }
 const boto3 = find([[process.env.NEUROX_TEST_BOTO3_PYTHON ?? 'python3', ['-c', 'import boto3']]]);
 const aws = find([['aws', ['--version']]]);
-if (!boto3 && !aws && process.env.NEUROX_TEST_REQUIRE_S3CLIENT === '1') throw new Error('NEUROX_TEST_REQUIRE_S3CLIENT=1 but neither python3 with boto3 nor the aws CLI is installed');
+if (process.env.NEUROX_TEST_REQUIRE_S3CLIENT === '1' && (!boto3 || !aws)) {
+  const missing = [!boto3 && 'python3 with boto3 (pip install boto3)', !aws && 'the aws CLI (pip install awscli)'].filter(Boolean).join(' and ');
+  throw new Error(`NEUROX_TEST_REQUIRE_S3CLIENT=1 but ${missing} is not installed`);
+}
 
 // What a user writes from the README alone: keys spelled out by hand.
 const BOTO3 = String.raw`

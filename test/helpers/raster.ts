@@ -6,9 +6,17 @@
 import { Resvg } from '@resvg/resvg-js';
 import { existsSync } from 'node:fs';
 
-/** A monospace font installed on this machine, or null (tests needing glyphs skip without one). */
+/**
+ * A monospace font installed on this machine, or null (tests needing glyphs
+ * skip without one, except under NEUROX_TEST_REQUIRE_FONT=1 (CI), where a
+ * missing font is a failure).
+ */
 export const monoFont: string | null =
   ['/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf', '/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf'].find((f) => existsSync(f)) ?? null;
+
+if (!monoFont && process.env.NEUROX_TEST_REQUIRE_FONT === '1') {
+  throw new Error('NEUROX_TEST_REQUIRE_FONT=1 but neither DejaVu Sans Mono nor Liberation Mono is installed (apt install fonts-dejavu-core)');
+}
 
 export interface Raster {
   readonly width: number;
