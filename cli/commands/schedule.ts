@@ -19,13 +19,15 @@ interface AddOptions extends AnalysisFlags {
 
 async function withQueue<T>(fn: (queue: import('bullmq').Queue) => Promise<T>): Promise<T> {
   const { Queue } = await import('bullmq');
-  const { producerConnection, queueConfigFromEnv } = await import('../../workers/queue/connection.ts');
+  const { errorsThroughCalls, producerConnection, queueConfigFromEnv, redisError } = await import('../../workers/queue/connection.ts');
   const { SCHEDULE_QUEUE } = await import('../../workers/schedule/schedules.ts');
   const config = queueConfigFromEnv();
   const connection = producerConnection(config);
-  const queue = new Queue(SCHEDULE_QUEUE, { connection, prefix: config.prefix });
+  const queue = errorsThroughCalls(new Queue(SCHEDULE_QUEUE, { connection, prefix: config.prefix }));
   try {
     return await fn(queue);
+  } catch (err) {
+    throw redisError(err, config);
   } finally {
     await queue.close();
     connection.disconnect();

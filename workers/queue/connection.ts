@@ -51,3 +51,31 @@ export function producerConnection(config: QueueConfig, extra: RedisOptions = {}
     ...extra,
   });
 }
+
+/**
+ * For BullMQ objects on the producer side (a Queue for add/getJob, a
+ * QueueEvents): a lost Redis is reported by the calls that fail. Without an
+ * 'error' listener BullMQ prints every failed reconnect with its stack on
+ * stderr (an EventEmitter 'error' with no listener throws, and BullMQ logs
+ * what it throws), burying the command's one-line error.
+ */
+export function errorsThroughCalls<T extends { on(event: 'error', listener: (err: Error) => void): unknown }>(emitter: T): T {
+  emitter.on('error', () => undefined);
+  return emitter;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A producer's Redis network failure (refused, unknown host, timeout, or the
+ * connection given up after its retries) as an error that names Redis and
+ * REDIS_URL (password masked), for a one-line CLI message; any other error
+ * is returned unchanged.
+ */
+export function redisError(err: unknown, config: QueueConfig): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const lost = err instanceof Error && /^(Connection is closed|Reached the max retries per request limit)/.test(err.message);
+  if (!(typeof code === 'string' && NETWORK_CODES.has(code)) && !lost) return err;
+  const url = config.redisUrl.replace(/\/\/[^@]*@/, '//***@');
+  return new Error(`cannot reach Redis at ${url} (REDIS_URL): ${(err as Error).message}`, { cause: err });
+}

@@ -13,7 +13,7 @@ import type { ObjectStore } from '../../pipelines/ports.ts';
 import { stageTotals, STAGES, type Stage } from '../../pipelines/plan.ts';
 import { AnalysisResultV1, type AnalysisResult } from '../../schemas/analysis.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
-import { producerConnection, workerConnection, type QueueConfig } from '../queue/connection.ts';
+import { errorsThroughCalls, producerConnection, redisError, workerConnection, type QueueConfig } from '../queue/connection.ts';
 import { ANALYSIS_QUEUE, STAGE_QUEUES } from '../queue/names.ts';
 import { storeFor } from '../stages/context.ts';
 import { findManifest } from '../stages/manifest.ts';
@@ -95,7 +95,7 @@ export async function runStatus(runId: string, opts: StatusOptions): Promise<Run
     if (opts.queue) {
       connection = producerConnection(opts.queue);
       const q = (name: string): Queue => {
-        const queue = new Queue(name, { connection: connection!, prefix: opts.queue!.prefix });
+        const queue = errorsThroughCalls(new Queue(name, { connection: connection!, prefix: opts.queue!.prefix }));
         queues.push(queue);
         return queue;
       };
@@ -109,6 +109,8 @@ export async function runStatus(runId: string, opts: StatusOptions): Promise<Run
         }
       }
     }
+  } catch (err) {
+    throw opts.queue ? redisError(err, opts.queue) : err;
   } finally {
     for (const q of queues) await q.close();
     await connection?.quit().catch(() => connection?.disconnect());
@@ -137,13 +139,15 @@ export async function waitForRun(config: QueueConfig, runId: string, timeoutMs?:
   const { QueueEvents } = await import('bullmq');
   const connection = producerConnection(config);
   // QueueEvents blocks on Redis: BullMQ requires a connection that retries forever
-  const events = new QueueEvents(ANALYSIS_QUEUE, { connection: workerConnection(config), prefix: config.prefix });
-  const queue = new Queue(ANALYSIS_QUEUE, { connection, prefix: config.prefix });
+  const events = errorsThroughCalls(new QueueEvents(ANALYSIS_QUEUE, { connection: workerConnection(config), prefix: config.prefix }));
+  const queue = errorsThroughCalls(new Queue(ANALYSIS_QUEUE, { connection, prefix: config.prefix }));
   try {
     await events.waitUntilReady();
     const job = await queue.getJob(runId);
     if (!job) throw new NotFoundError(runId, `run ${runId} is not on the queue`);
     return AnalysisResultV1.parse(await job.waitUntilFinished(events, timeoutMs));
+  } catch (err) {
+    throw redisError(err, config);
   } finally {
     await queue.close();
     await events.close();

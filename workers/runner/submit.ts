@@ -12,7 +12,7 @@ import { corpusKey } from '../../pipelines/keys.ts';
 import { CorpusSplitter, runIdFor } from '../../pipelines/plan.ts';
 import { ANALYZE_JOB, AnalysisJobV1, type AnalysisJob, type AnalysisJobInput } from '../../schemas/analysis.ts';
 import { parsePayload } from '../../schemas/validate.ts';
-import { producerConnection, type QueueConfig } from '../queue/connection.ts';
+import { errorsThroughCalls, producerConnection, redisError, type QueueConfig } from '../queue/connection.ts';
 import { ANALYSIS_JOB_OPTIONS, ANALYSIS_QUEUE } from '../queue/names.ts';
 import { extractionOptionsOf, runOptionsOf } from '../stages/analyze.ts';
 import { absoluteUrl, splitObjectUrl, storeFor } from '../stages/context.ts';
@@ -69,13 +69,15 @@ export async function submitAnalysis(config: QueueConfig, input: AnalysisJobInpu
   // the run id is the job id: the schedules module and other producers use the same rule
   const named: AnalysisJob = { ...request, runName: runId };
   const connection = producerConnection(config);
-  const queue = new Queue(ANALYSIS_QUEUE, { connection, prefix: config.prefix });
+  const queue = errorsThroughCalls(new Queue(ANALYSIS_QUEUE, { connection, prefix: config.prefix }));
   try {
     const before = await queue.getJob(runId);
     if (before) return { runId, jobId: runId, request: named, existing: await before.getState() };
     const job = await queue.add(ANALYZE_JOB, named, { ...ANALYSIS_JOB_OPTIONS, jobId: runId });
     if (job.id !== runId) throw new InputError(`queue gave job id ${job.id} for run ${runId}`);
     return { runId, jobId: runId, request: named, existing: null };
+  } catch (err) {
+    throw redisError(err, config);
   } finally {
     await queue.close();
     await connection.quit().catch(() => connection.disconnect());
