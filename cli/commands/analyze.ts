@@ -6,7 +6,7 @@
  * model, so `neurox analyze` alone works on a fresh clone.
  */
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { AnalysisJobInput } from '../../schemas/analysis.ts';
 import type { ProgressEvent } from '../../workers/runner/embedded.ts';
 import { parseNumber } from '../errors.ts';
@@ -32,11 +32,15 @@ export interface AnalysisFlags {
   textDirection: string;
 }
 
-/** The options `analyze` and `submit` share (the analysis request's fields). */
-export function addAnalysisOptions(cmd: Command): Command {
+/**
+ * The options `analyze`, `submit` and `schedule add` share (the analysis
+ * request's fields). `schedule add` names its runs itself: it hides `--name`
+ * from its help and refuses it with the reason.
+ */
+export function addAnalysisOptions(cmd: Command, { hideName = false }: { hideName?: boolean } = {}): Command {
   return cmd
     .option('--model <spec>', "'use-lite' (bundled pretrained model), a model folder (transformers.js layout with onnx/model.onnx), or a hub id", 'use-lite')
-    .option('--name <run>', 'run id (letters, digits, . _ -); default: derived from corpus, model and options, so an identical re-run finds the same run')
+    .addOption(new Option('--name <run>', 'run id (letters, digits, . _ -); default: derived from corpus, model and options, so an identical re-run finds the same run').hideHelp(hideName))
     .option('--aggregation <how>', 'subword pieces to word: first, last or average', 'last')
     .option('--include-special-tokens', 'keep [CLS]/[SEP]/<s>... as tokens of their own')
     .option('--ignore-embeddings', 'leave out the embedding output (layer 0)')
@@ -157,7 +161,7 @@ function stageDisplay(stream: NodeJS.WriteStream, show: boolean, cliProgress: ty
 export function register(program: Command): void {
   const cmd = program
     .command('analyze')
-    .description('Top words and statistics of every neuron over a corpus, in this process (no Redis): neuron_stats.parquet and top_words.parquet')
+    .description('The whole analysis of a corpus in this process (no Redis): statistics, top words and top sentences of every neuron in Parquet, SVG renders and an HTML index page')
     .argument('[corpus]', 'UTF-8 text, one sentence per line, words separated by single spaces (a path or s3://bucket/key)', SAMPLE_CORPUS);
   addAnalysisOptions(cmd)
     .option('--out <dir>', 'output folder or store URL (s3://bucket/prefix): activation cache under cache/, the run under runs/<run>/', 'neurox-out')

@@ -10,7 +10,7 @@ import { collect, storeUrlFrom } from './url.ts';
 export function register(program: Command): void {
   program
     .command('fetch')
-    .description("download a run's SVGs and Parquet files to a folder (laid out like runs/<run>/ in the store)")
+    .description("Download a run's SVGs and Parquet files to a folder (laid out like runs/<run>/ in the store)")
     .argument('<run>', 'run id')
     .option('--neuron <layer:neuron>', 'only this neuron\'s renders (model layer numbering, 0 = embeddings); repeatable', collect)
     .option('--out <dir>', 'destination folder (default: ./neurox-out/<run>)')

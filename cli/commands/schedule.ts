@@ -40,18 +40,19 @@ function describeTiming(s: { cron?: string; tz?: string; everyMs?: number }): st
 }
 
 export function register(program: Command): void {
-  const schedule = program.command('schedule').description('re-analyse a corpus on a schedule (BullMQ job schedulers; Redis from REDIS_URL)');
+  const schedule = program.command('schedule').description('Re-analyse a corpus on a schedule (BullMQ job schedulers; Redis from REDIS_URL)');
 
   addAnalysisOptions(
     schedule
       .command('add')
-      .description("create or replace a schedule: each tick analyses the corpus as a new run (<name>-<tick time>) and moves the schedule's latest pointer")
+      .description("Create or replace a schedule: each tick analyses the corpus as a new run (<name>-<tick time>) and moves the schedule's latest pointer")
       .argument('<name>', 'schedule name (letters, digits, . _ -)')
       .requiredOption('--corpus <url>', 'the corpus to re-read at every tick: s3://bucket/key or a path the workers can read')
       .option('--output <url>', 'store for the runs and the activation cache, as the workers reach it (default: $NEUROX_OUTPUT)')
       .option('--cron <pattern>', 'cron pattern, 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 3 * * *"')
       .option('--tz <zone>', 'time zone of the cron pattern (IANA name; default UTC)')
       .option('--every <duration>', 'a fixed interval instead of --cron: 90s, 15m, 6h, 1d (the first run starts at once)'),
+    { hideName: true },
   )
     .addHelpText('after', '\nThe analysis flags are those of neurox submit (--name excepted).\nExample:\n  neurox schedule add nightly --corpus s3://bucket/corpus.txt --cron "0 3 * * *" --output s3://bucket/neurox')
     .action(async (name: string, opts: AddOptions) => {
@@ -70,7 +71,7 @@ export function register(program: Command): void {
 
   schedule
     .command('list')
-    .description('list the schedules with their timing, next tick, corpus and latest completed run')
+    .description('List the schedules with their timing, next tick, corpus and latest completed run')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const { listSchedules } = await import('../../workers/schedule/schedules.ts');
@@ -101,7 +102,7 @@ export function register(program: Command): void {
 
   schedule
     .command('remove')
-    .description('stop a schedule: no more ticks; runs already made (and their results) stay')
+    .description('Stop a schedule: no more ticks; runs already made (and their results) stay')
     .argument('<name>', 'schedule name')
     .action(async (name: string) => {
       const { removeSchedule } = await import('../../workers/schedule/schedules.ts');

@@ -19,7 +19,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function register(program: Command): void {
   program
     .command('url')
-    .description("print presigned URLs of a run's renders or files (S3 stores), one per line: path<TAB>url")
+    .description("Print presigned URLs of a run's renders or files (S3 stores), one per line: path<TAB>url")
     .argument('<run>', 'run id')
     .option('--neuron <layer:neuron>', 'a neuron (model layer numbering, 0 = embeddings); repeatable', collect)
     .option('--file <path>', 'a file of the run, relative to runs/<run>/ (e.g. top_words.parquet, index.html); repeatable', collect)

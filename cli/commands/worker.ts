@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .command('worker')
     .description('Run queue workers against Redis (REDIS_URL): the analysis root jobs, the schedule ticks, and the extract, reduce-moments, type-scores, render, render-index and render-text stages')
     .option('--stages <list>', 'comma-separated queues to serve (default: all): analysis, schedules, extract, reduce-moments, type-scores, render, render-index, render-text')
-    .option('--concurrency <n>', 'concurrent extract and type-scores jobs (child processes) in this worker; default: the core count')
+    .option('--concurrency <n>', 'concurrent extract, type-scores and render jobs (child processes) in this worker; reducers run at most 2; default: the core count')
     .option('--lock-ms <ms>', "job lock duration: a killed worker's jobs are retried after about this long", '10000')
     .option('--stalled-ms <ms>', 'how often to look for stalled jobs', '5000')
     .addHelpText(
