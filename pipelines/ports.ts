@@ -58,7 +58,11 @@ export interface ExtractOptions {
   readonly includeSpecialTokens: boolean;
   /** Drop the embedding output (layer 0). */
   readonly ignoreEmbeddings: boolean;
-  /** Layer indices to keep (after the embedding layer is counted as 0); undefined = all. */
+  /**
+   * Layers to keep, in this order, 0 being the embedding output; undefined =
+   * all (but 0 with ignoreEmbeddings). Listing 0 with ignoreEmbeddings is an
+   * error (pipelines/extractOptions.ts decides, for every extractor).
+   */
   readonly layers?: readonly number[];
   /** Sentences per model run. */
   readonly batchSize: number;

@@ -18,7 +18,7 @@ export const AnalysisOptionsV1 = z
     aggregation: z.enum(['first', 'last', 'average']).default('last').describe("How a word's subword pieces become one vector (NeuroX's default: last)."),
     includeSpecialTokens: z.boolean().default(false).describe('Keep [CLS], [SEP], <s>... as tokens of their own.'),
     ignoreEmbeddings: z.boolean().default(false).describe('Drop the embedding output (layer 0).'),
-    layers: z.array(z.int().min(0)).min(1).optional().describe('Model layers to analyse (0 = embedding output); default all.'),
+    layers: z.array(z.int().min(0)).min(1).optional().describe('Model layers to analyse, in this order (0 = embedding output); default all, or all but 0 with ignoreEmbeddings, which may not be combined with a list holding 0.'),
     dtype: z.enum(['float32', 'float16']).default('float32').describe('Precision of the activation cache (statistics are always float64 over the stored values).'),
     batchSize: z.int().min(1).max(4096).default(16).describe('Sentences per model run (speed only).'),
     shardSentences: z.int().min(1).max(1_000_000).default(256).describe('Sentences per shard: the unit of extraction jobs and of the activation cache.'),

@@ -1,6 +1,7 @@
 /**
  * `neurox extract` and `neurox visualize` as a user runs them (the real CLI in
- * a child process), and the progress display they share.
+ * a child process), and the progress display they share; `neurox analyze`
+ * with an ONNX model.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -113,6 +114,22 @@ describe('neurox extract', () => {
     const format = await neurox('extract', corpus, '--model', modelDir('bert'), '--out', join(dir, 'x.txt'));
     expect(format.stderr).toContain('unknown activation file format');
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
+  });
+});
+
+describe('neurox analyze with an ONNX model', () => {
+  it('--ignore-embeddings analyses layers 1.. (planner and extraction jobs share one layer rule; they used to disagree and fail)', async () => {
+    const corpus = join(dir, 'analyze.txt');
+    writeFileSync(corpus, `${lines[0]}\n${lines[2]}\n`);
+    const out = join(dir, 'analyze-out');
+    const r = await neurox('analyze', corpus, '--model', modelDir('distilbert'), '--ignore-embeddings', '--out', out, '--render', 'none', '--no-progress', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { manifest: string; nNeurons: number };
+    const manifest = JSON.parse(readFileSync(join(out, result.manifest), 'utf8')) as { plan: { layers: number[]; model: { nLayers: number; dModel: number } } };
+    const { nLayers, dModel } = manifest.plan.model;
+    expect(manifest.plan.layers).toEqual([...Array(nLayers).keys()].slice(1));
+    expect(result.nNeurons).toBe((nLayers - 1) * dModel);
   });
 });
 

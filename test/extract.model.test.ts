@@ -110,7 +110,13 @@ describe('bad models and options', () => {
     try {
       await expect(collect(ex.extract(['a b'], { ...OPTIONS, layers: [0, 3] }))).rejects.toThrow('layer 3 is out of range [0, 2] (0 = embedding output)');
       await expect(collect(ex.extract(['a b'], { ...OPTIONS, layers: [1, 1] }))).rejects.toThrow('layer 1 is listed twice');
-      await expect(collect(ex.extract(['a b'], { ...OPTIONS, layers: [1], ignoreEmbeddings: true }))).rejects.toThrow(/cannot be used together/);
+      await expect(collect(ex.extract(['a b'], { ...OPTIONS, layers: [0, 1], ignoreEmbeddings: true }))).rejects.toThrow('layers lists 0 (the embedding output) but ignoreEmbeddings drops it');
+      const [picked] = await collect(ex.extract(['a b'], { ...OPTIONS, layers: [2, 1], ignoreEmbeddings: true }));
+      const [all] = await collect(ex.extract(['a b'], OPTIONS));
+      const layerOf = (s: ExtractedSentence, l: number): Float32Array => s.data.subarray(l * s.nTokens * s.dModel, (l + 1) * s.nTokens * s.dModel);
+      expect(picked!.nLayers).toBe(2);
+      expect(Array.from(layerOf(picked!, 0))).toEqual(Array.from(layerOf(all!, 2)));
+      expect(Array.from(layerOf(picked!, 1))).toEqual(Array.from(layerOf(all!, 1)));
       await expect(collect(ex.extract(['a b'], { ...OPTIONS, batchSize: 0 }))).rejects.toThrow(InputError);
     } finally {
       await ex.close();

@@ -206,7 +206,7 @@ describe('USE lite extractor', () => {
   it('refuses bad options with an InputError naming the value', async () => {
     await expect(extractAll(['x'], { batchSize: 0 })).rejects.toThrow(new InputError('batchSize 0 is not a positive integer'));
     await expect(extractAll(['x'], { aggregation: 'max' as ExtractOptions['aggregation'] })).rejects.toThrow(/aggregation "max"/);
-    await expect(extractAll(['x'], { layers: [3] })).rejects.toThrow(new InputError('layer 3 is out of range [0, 2]'));
+    await expect(extractAll(['x'], { layers: [3] })).rejects.toThrow(new InputError('layer 3 is out of range [0, 2] (0 = embedding output)'));
     await expect(loadUseLiteExtractor({ threads: 0 })).rejects.toThrow(InputError);
   });
 });

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../pipelines/errors.ts';
-import { loadVocabulary, MAX_LENGTH, packageInfo } from '../workers/models/useLite/graph.ts';
-import { PieceTokenizer, UNK_ID, WORD_START, type WordPieces } from '../workers/models/useLite/tokenizer.ts';
-import { aggregateWords, selectLayers, truncation } from '../workers/models/useLite/words.ts';
+import { loadVocabulary, packageInfo } from '../workers/models/useLite/graph.ts';
+import { PieceTokenizer, UNK_ID, WORD_START } from '../workers/models/useLite/tokenizer.ts';
 
 interface ReferenceCase {
   readonly sentence: string;
@@ -102,40 +100,5 @@ describe('USE lite tokenizer', () => {
   it('gives a piece listed twice the id and score of its last entry', () => {
     const small = new PieceTokenizer([...reserved, ['▁', -1], ['x', -1], ['x', -2]]);
     expect(small.encode('x')).toEqual([6, 8]);
-  });
-});
-
-describe('USE lite word plumbing', () => {
-  const pieces = (wordEnd: number[]): WordPieces => ({
-    ids: new Int32Array(wordEnd.at(-1) ?? 0),
-    wordStart: Int32Array.from(wordEnd, (_, w) => (w === 0 ? 0 : wordEnd[w - 1]!)),
-    wordEnd: Int32Array.from(wordEnd),
-  });
-
-  it('truncation keeps the first maxLength pieces and drops every word from the first one that does not fit', () => {
-    expect(truncation(pieces([2, 5, 9]), 9)).toEqual({ nPieces: 9, nWords: 3 });
-    expect(truncation(pieces([2, 5, 9]), 8)).toEqual({ nPieces: 8, nWords: 2 });
-    expect(truncation(pieces([200]), MAX_LENGTH)).toEqual({ nPieces: 128, nWords: 0 });
-    expect(truncation(pieces([0]), MAX_LENGTH)).toEqual({ nPieces: 0, nWords: 1 });
-  });
-
-  it('aggregates first, last and average over each word piece range; a word without pieces is zeros', () => {
-    // one layer, batch of 2 rows, seqLen 3, dModel 2; this sentence is row 1
-    const layer = Float32Array.from([0, 0, 0, 0, 0, 0, 1, 10, 2, 20, 4, 40]);
-    const wp: WordPieces = { ids: new Int32Array(3), wordStart: Int32Array.from([0, 1, 3]), wordEnd: Int32Array.from([1, 3, 3]) };
-    expect(Array.from(aggregateWords([layer], 1, 3, 2, wp, 3, 'first'))).toEqual([1, 10, 2, 20, 0, 0]);
-    expect(Array.from(aggregateWords([layer], 1, 3, 2, wp, 3, 'last'))).toEqual([1, 10, 4, 40, 0, 0]);
-    expect(Array.from(aggregateWords([layer], 1, 3, 2, wp, 3, 'average'))).toEqual([1, 10, 3, 30, 0, 0]);
-  });
-
-  it('selects layers in the order asked and refuses bad selections, naming the layer', () => {
-    expect(selectLayers(3, { ignoreEmbeddings: false })).toEqual([0, 1, 2]);
-    expect(selectLayers(3, { ignoreEmbeddings: true })).toEqual([1, 2]);
-    expect(selectLayers(3, { ignoreEmbeddings: false, layers: [2, 0] })).toEqual([2, 0]);
-    expect(selectLayers(3, { ignoreEmbeddings: true, layers: [2] })).toEqual([2]);
-    expect(() => selectLayers(3, { ignoreEmbeddings: false, layers: [3] })).toThrow(new InputError('layer 3 is out of range [0, 2]'));
-    expect(() => selectLayers(3, { ignoreEmbeddings: false, layers: [1, 1] })).toThrow(/layer 1 is listed twice/);
-    expect(() => selectLayers(3, { ignoreEmbeddings: true, layers: [0, 1] })).toThrow(InputError);
-    expect(() => selectLayers(3, { ignoreEmbeddings: false, layers: [] })).toThrow(InputError);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { NotFoundError } from '../../pipelines/errors.ts';
+import { selectLayers } from '../../pipelines/extractOptions.ts';
 import { runKeys } from '../../pipelines/keys.ts';
 import { CorpusSplitter, pickRunOptions, PLAN_VERSION, planRun, STAGES, stageTotals, type ExtractionOptions, type Plan, type RunOptions } from '../../pipelines/plan.ts';
 import { SHARD_VERSION } from '../../pipelines/shard.ts';
@@ -15,7 +16,6 @@ import { topWordsTable } from '../../schemas/parquet.ts';
 import { readTable, ParquetTableWriter } from '../parquet.ts';
 import { absoluteUrl, splitObjectUrl, type StageContext } from './context.ts';
 import { findManifest, readJson, withStages, writeManifest } from './manifest.ts';
-import { resolveLayers } from './models.ts';
 import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
 import { writeHistogramsParquet } from './renderInputs.ts';
 
@@ -44,7 +44,7 @@ export async function planAnalysis(ctx: StageContext, request: AnalysisJob, now 
   const corpus = splitter.end();
 
   const model = await ctx.model(request.model);
-  const layers = resolveLayers(model.info.nLayers, { layers: o.layers, ignoreEmbeddings: o.ignoreEmbeddings });
+  const layers = selectLayers(model.info.nLayers, { layers: o.layers, ignoreEmbeddings: o.ignoreEmbeddings });
   const plan = planRun({
     runName: request.runName,
     corpusUrl,

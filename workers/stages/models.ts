@@ -7,8 +7,7 @@
  * ONNX model and its tokenizer.
  */
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
-import type { Extractor, ExtractOptions } from '../../pipelines/ports.ts';
-import { selectLayers } from '../models/useLite/words.ts';
+import type { Extractor } from '../../pipelines/ports.ts';
 import { parseTestModelSpec, TEST_MODEL_PREFIX, TestModel } from './testModel.ts';
 
 export const DEFAULT_MODEL = 'use-lite';
@@ -50,11 +49,6 @@ function envThreads(): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InputError(`NEUROX_MODEL_THREADS=${JSON.stringify(v)} is not a positive integer`);
   return n;
-}
-
-/** The model layers an extraction keeps, in output order (the extractors' own rule). */
-export function resolveLayers(nLayers: number, options: Pick<ExtractOptions, 'layers' | 'ignoreEmbeddings'>): number[] {
-  return selectLayers(nLayers, options);
 }
 
 /** Closes every loaded model (graceful shutdown). */

@@ -9,6 +9,7 @@
  * words are meaningful and ties are rare.
  */
 import { InputError } from '../../pipelines/errors.ts';
+import { checkExtractOptions, selectLayers } from '../../pipelines/extractOptions.ts';
 import type { ExtractedSentence, ExtractOptions, Extractor, ModelInfo } from '../../pipelines/ports.ts';
 
 export const TEST_MODEL_PREFIX = 'test-hash:';
@@ -52,7 +53,8 @@ export class TestModel implements Extractor {
 
   async *extract(sentences: AsyncIterable<string> | Iterable<string>, options: ExtractOptions): AsyncIterable<ExtractedSentence> {
     const { dModel } = this.spec;
-    const layers = options.layers ?? Array.from({ length: this.spec.nLayers }, (_, l) => l).filter((l) => !(options.ignoreEmbeddings && l === 0));
+    checkExtractOptions(options);
+    const layers = selectLayers(this.spec.nLayers, options);
     let index = 0;
     for await (const sentence of sentences) {
       if (this.spec.delayMs > 0) await new Promise((r) => setTimeout(r, this.spec.delayMs));

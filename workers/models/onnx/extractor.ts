@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { aggregateWords, planSentence, tokensOf, type BatchStates, type SentencePlan } from '../../../pipelines/align.ts';
 import { InputError, NotFoundError } from '../../../pipelines/errors.ts';
+import { checkExtractOptions, selectLayers } from '../../../pipelines/extractOptions.ts';
 import type { ExtractedSentence, ExtractOptions, Extractor, ModelInfo } from '../../../pipelines/ports.ts';
 import { HiddenStatesSession, type SessionOptions } from './session.ts';
 import { hiddenSizeOf, ModelTokenizer, type ModelConfig } from './tokenizer.ts';
@@ -59,21 +60,6 @@ async function readJson<T>(path: string): Promise<T> {
   }
 }
 
-/** Resolves layer options to hidden-state indices, validating them against the model. */
-export function selectLayers(options: Pick<ExtractOptions, 'layers' | 'ignoreEmbeddings'>, nLayers: number): number[] {
-  const { layers, ignoreEmbeddings } = options;
-  if (layers === undefined) return [...Array(nLayers).keys()].slice(ignoreEmbeddings ? 1 : 0);
-  if (ignoreEmbeddings) throw new InputError('layers and ignoreEmbeddings cannot be used together (as in NeuroX): list the layers you want, e.g. 1,2,3');
-  if (layers.length === 0) throw new InputError('layers: the list is empty');
-  const seen = new Set<number>();
-  for (const l of layers) {
-    if (!Number.isInteger(l) || l < 0 || l >= nLayers) throw new InputError(`layer ${l} is out of range [0, ${nLayers - 1}] (0 = embedding output)`);
-    if (seen.has(l)) throw new InputError(`layer ${l} is listed twice`);
-    seen.add(l);
-  }
-  return [...layers];
-}
-
 export class OnnxExtractor implements Extractor {
   readonly stats: ExtractorStats = { sentences: 0, words: 0, pieces: 0, batches: 0, planMs: 0, runMs: 0, aggregateMs: 0, totalMs: 0 };
 
@@ -104,10 +90,9 @@ export class OnnxExtractor implements Extractor {
   }
 
   async *extract(sentences: AsyncIterable<string> | Iterable<string>, options: ExtractOptions): AsyncIterable<ExtractedSentence> {
+    checkExtractOptions(options);
     const { batchSize, aggregation, includeSpecialTokens } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batch size: expected a positive integer, got ${batchSize}`);
-    if (!['first', 'last', 'average'].includes(aggregation)) throw new InputError(`aggregation: expected first, last or average, got '${aggregation}'`);
-    const layers = selectLayers(options, this.info.nLayers);
+    const layers = selectLayers(this.info.nLayers, options);
     const window = Math.max(batchSize, this.sortWindow ?? batchSize * 8);
     const t0 = performance.now();
     let pending: Pending[] = [];

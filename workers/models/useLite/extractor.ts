@@ -13,11 +13,12 @@
  * themselves (NeuroX's extractor writes the joined pieces instead, e.g.
  * `▁unbelievably`).
  */
+import { aggregateWords, planSentence, type SentencePlan, type SpecialTemplate } from '../../../pipelines/align.ts';
 import { InputError } from '../../../pipelines/errors.ts';
+import { checkExtractOptions, selectLayers } from '../../../pipelines/extractOptions.ts';
 import type { ExtractedSentence, ExtractOptions, Extractor, ModelInfo } from '../../../pipelines/ports.ts';
 import { D_MODEL, loadVocabulary, MAX_LENGTH, N_LAYERS, packageInfo, UseLiteGraph } from './graph.ts';
 import { PieceTokenizer, type WordPieces } from './tokenizer.ts';
-import { aggregateWords, checkExtractOptions, selectLayers, truncation, type Truncation } from './words.ts';
 
 /** The model spec that selects this extractor (`neurox analyze --model use-lite`, and the default). */
 export const USE_LITE_SPEC = 'use-lite';
@@ -35,7 +36,22 @@ interface Pending {
   readonly index: number;
   readonly words: string[];
   readonly pieces: WordPieces;
-  readonly kept: Truncation;
+  readonly plan: SentencePlan;
+}
+
+const NO_SPECIAL_TOKENS: SpecialTemplate = { prefix: [], suffix: [] };
+const NO_SPECIAL_IDS: ReadonlySet<number> = new Set();
+
+/**
+ * The ONNX extractor's plan (pipelines/align.ts) over USE lite's pieces:
+ * the same truncation (the model sees the first `MAX_LENGTH` pieces; a word
+ * whose pieces do not all fit is dropped, and so is every word after it) and
+ * the same subword aggregation. The pieces come from tokenizing the sentence
+ * as a whole, so each word's are its span of them.
+ */
+function planOf(pieces: WordPieces): SentencePlan {
+  const perWord = Array.from(pieces.wordStart, (start, w) => Array.from(pieces.ids.subarray(start, pieces.wordEnd[w])));
+  return planSentence(perWord, NO_SPECIAL_TOKENS, NO_SPECIAL_IDS, MAX_LENGTH);
 }
 
 export class UseLiteExtractor implements Extractor {
@@ -54,7 +70,7 @@ export class UseLiteExtractor implements Extractor {
       if (typeof sentence !== 'string') throw new InputError(`sentence ${index}: expected a string, got ${typeof sentence}`);
       const words = sentence.split(' ');
       const pieces = this.tokenizer.encodeWords(words);
-      batch.push({ index, words, pieces, kept: truncation(pieces, MAX_LENGTH) });
+      batch.push({ index, words, pieces, plan: planOf(pieces) });
       index++;
       if (batch.length === options.batchSize) {
         yield* await this.runBatch(batch, layers, options);
@@ -71,18 +87,16 @@ export class UseLiteExtractor implements Extractor {
   private async runBatch(batch: readonly Pending[], layers: readonly number[], options: ExtractOptions): Promise<ExtractedSentence[]> {
     // Sentences without pieces (only the empty sentence) never reach the
     // graph: a batch row with no index would not exist in its output.
-    const rows = batch.filter((s) => s.kept.nPieces > 0);
+    const rows = batch.filter((s) => s.plan.inputIds.length > 0);
     const { seqLen, states } =
-      rows.length > 0 ? await this.graph.run(rows.map((s) => s.pieces.ids.subarray(0, s.kept.nPieces)), layers) : { seqLen: 0, states: [] };
+      rows.length > 0 ? await this.graph.run(rows.map((s) => s.pieces.ids.subarray(0, s.plan.inputIds.length)), layers) : { seqLen: 0, states: [] };
     return batch.map((s) => {
       const row = rows.indexOf(s);
-      const nTokens = s.kept.nWords;
+      const nTokens = s.plan.keptWords;
       const data =
         row >= 0
-          ? aggregateWords(states, row, seqLen, D_MODEL, s.pieces, nTokens, options.aggregation)
+          ? aggregateWords(s.plan, { layers: states, seqLen, dModel: D_MODEL }, row, options.aggregation, false)
           : new Float32Array(layers.length * nTokens * D_MODEL);
-      const emptyWords: number[] = [];
-      for (let w = 0; w < nTokens; w++) if (s.pieces.wordEnd[w] === s.pieces.wordStart[w]) emptyWords.push(w);
       return {
         index: s.index,
         tokens: s.words.slice(0, nTokens),
@@ -90,8 +104,8 @@ export class UseLiteExtractor implements Extractor {
         nLayers: layers.length,
         nTokens,
         dModel: D_MODEL,
-        truncatedWords: s.words.length - nTokens,
-        emptyWords,
+        truncatedWords: s.plan.truncatedWords,
+        emptyWords: s.plan.emptyWords,
       };
     });
   }
