@@ -102,4 +102,29 @@ describe('neurox render', () => {
       expect(run.stdout).toContain(option);
     }
   });
+
+  it('neurox visualize --help lists the very rendering options of neurox render --help (one definition, one validation)', async () => {
+    const [render, visualize] = await Promise.all([neurox('render', '--help'), neurox('visualize', '--help')]);
+    expect([render.code, visualize.code]).toEqual([0, 0]);
+    // each option's help entry (wrapped lines joined, padding collapsed), by flag
+    const entries = (help: string): Map<string, string> => {
+      const out = new Map<string, string>();
+      let flag = '';
+      for (const line of help.slice(help.indexOf('Options:')).split('\n').slice(1)) {
+        if (/^ {2}-/.test(line)) out.set((flag = line.trim().split(/[\s,]/)[0]!), line.trim().replace(/\s+/g, ' '));
+        else if (/^ {3,}\S/.test(line) && flag) out.set(flag, `${out.get(flag)!} ${line.trim()}`);
+        else flag = '';
+      }
+      return out;
+    };
+    const inRender = entries(render.stdout);
+    const inVisualize = entries(visualize.stdout);
+    const renderFlags = [...inRender.keys()].filter((f) => !['--activations', '--tokens', '--sentence', '--neuron', '--layer', '--out', '-h'].includes(f));
+    expect(renderFlags).toEqual(['--darken', '--colors', '--text-direction', '--char-limit', '--font-size', '--filter', '--vmin', '--vmax', '--caption', '--no-caption', '--legend', '--no-titles']);
+    for (const flag of renderFlags) expect(inVisualize.get(flag), flag).toBe(inRender.get(flag));
+    // and the same validation: a bad rendering flag fails before the model loads, with render's message
+    const bad = await neurox('visualize', '--layer', '0', '--neuron', '0', '--colors', 'red', '--out', '-', 'a b');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--colors: expected two colours 'negative,positive', got 'red'");
+  });
 });

@@ -32,7 +32,6 @@ const commands = leaves(buildProgram());
 const CROSS_REFERENCES: Record<string, string[]> = {
   extract: ['--tokens'], // top-words' flag that reads the tokens file
   'top-words': ['--tokens-out'], // extract's flag that writes the tokens file
-  visualize: ['--no-caption'], // named as the one render flag visualize lacks
 };
 /** Commands whose section names the shared analysis flags by reference to analyze's table. */
 const ANALYSIS_FLAGS_OF_ANALYZE = new Set(['submit', 'schedule']);
