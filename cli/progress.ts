@@ -28,6 +28,8 @@ export interface Progress {
   update(done: number): void;
   /** Adds to the count. */
   increment(by?: number): void;
+  /** Changes the label from now on (what is shown became known mid-way, e.g. a number of passes). */
+  relabel(label: string): void;
   /** Ends the display (prints the final plain line). */
   stop(): void;
 }
@@ -60,18 +62,19 @@ export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? (() => performance.now());
   const tty = options.tty ?? Boolean((stream as NodeJS.WriteStream).isTTY);
-  const { label, unit, total } = options;
+  const { unit, total } = options;
+  let label = options.label;
   const start = now();
   let done = 0;
 
   if (tty) {
     const format =
       total !== undefined
-        ? `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`
-        : `${label} {value} ${unit} | {rate} ${unit}/s | {duration_formatted}`;
+        ? `{label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`
+        : `{label} {value} ${unit} | {rate} ${unit}/s | {duration_formatted}`;
     const bar = new cliProgress.SingleBar({ format, stream: stream as NodeJS.WriteStream, hideCursor: true, etaBuffer: 50, fps: 5 }, cliProgress.Presets.shades_classic);
-    bar.start(total ?? 0, 0, { rate: '0' });
-    const show = () => bar.update(done, { rate: formatRate((done * 1000) / Math.max(1, now() - start)) });
+    bar.start(total ?? 0, 0, { rate: '0', label });
+    const show = () => bar.update(done, { rate: formatRate((done * 1000) / Math.max(1, now() - start)), label });
     return {
       update: (n) => {
         done = n;
@@ -79,6 +82,10 @@ export function createProgress(options: ProgressOptions): Progress {
       },
       increment: (by = 1) => {
         done += by;
+        show();
+      },
+      relabel: (l) => {
+        label = l;
         show();
       },
       stop: () => {
@@ -107,6 +114,9 @@ export function createProgress(options: ProgressOptions): Progress {
     increment: (by = 1) => {
       done += by;
       maybePrint();
+    },
+    relabel: (l) => {
+      label = l;
     },
     stop: () => {
       if (stopped) return;

@@ -172,6 +172,17 @@ describe('progress', () => {
       'extract: 100/100 sentences (100%), 25.0 sentences/s, elapsed 4s\n',
     ]);
   });
+  it('relabel changes what later lines say (top-words learns its number of passes at the end of pass 1)', () => {
+    let t = 0;
+    const written: string[] = [];
+    const stream = { write: (s: string) => written.push(s) } as unknown as NodeJS.WritableStream;
+    const p = createProgress({ label: 'top-words: pass 1 (moments)', unit: 'sentences', stream, tty: false, intervalMs: 1000, now: () => t });
+    t = 1000;
+    p.update(7);
+    p.relabel('top-words: pass 1/5 (moments)');
+    p.stop();
+    expect(written).toEqual(['top-words: pass 1 (moments): 7 sentences, 7.0 sentences/s, elapsed 1s\n', 'top-words: pass 1/5 (moments): 7 sentences, 7.0 sentences/s, elapsed 1s\n']);
+  });
   it('formats durations and unknown totals', () => {
     expect(formatDuration(42)).toBe('42s');
     expect(formatDuration(185)).toBe('3m05s');

@@ -3,7 +3,9 @@
  * for one neuron (stdout) or every neuron (`--all`, a Parquet table).
  */
 import type { Command } from 'commander';
+import type { Progress as FileProgress } from '../../workers/neuroxFiles/topWords.ts';
 import { parseNumber } from '../errors.ts';
+import type { Progress } from '../progress.ts';
 
 interface Options {
   activations: string;
@@ -104,13 +106,14 @@ async function runAll(o: Options): Promise<void> {
   const { ParquetTableWriter } = await import('../../workers/parquet.ts');
   const { LocalStore } = await import('../../workers/store/index.ts');
   const { topWordsTable } = await import('../../schemas/parquet.ts');
+  const { createProgress } = await import('../progress.ts');
 
   const file = await openActivationFile(o.activations, o.tokens);
   const out = resolve(o.out);
   const writer = new ParquetTableWriter(topWordsTable, new LocalStore(dirname(out)), basename(out), {
     metadata: { 'neurox.activations': basename(o.activations), 'neurox.min_threshold': String(minThreshold ?? 0.1), 'neurox.top_k': String(topK) },
   });
-  const progress = progressPrinter();
+  const progress = passProgress(createProgress);
   try {
     const summary = await fileTopWordsAll(
       file,
@@ -127,12 +130,13 @@ async function runAll(o: Options): Promise<void> {
         }
         await writer.write(cols);
       },
-      { minThreshold, topK, memoryBytes: memoryMb * 2 ** 20, onProgress: progress },
+      { minThreshold, topK, memoryBytes: memoryMb * 2 ** 20, onProgress: progress.onProgress },
     );
     const { rows, bytes } = await writer.close();
     process.stderr.write(`top-words: ${rows} rows (${summary.nSentences} sentences, ${summary.nTokens} tokens, ${summary.nTypes} types, ` +
       `${file.info.nLayers * file.info.dModel} neurons in blocks of ${summary.blockNeurons}, ${summary.passes} passes) -> ${o.out} (${bytes} bytes)\n`);
   } catch (err) {
+    progress.stop();
     await writer.abort(err);
     throw err;
   } finally {
@@ -140,15 +144,25 @@ async function runAll(o: Options): Promise<void> {
   }
 }
 
-/** Progress on stderr: one updating line on a terminal, a line per finished pass otherwise. */
-function progressPrinter(): (p: { pass: number; passes: number | null; what: string; sentences: number; totalSentences: number | null; done: boolean }) => void {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (!p.done && (!tty || now - last < 200)) return;
-    last = now;
-    const line = `top-words: pass ${p.pass}${p.passes === null ? '' : `/${p.passes}`} (${p.what}): ${p.sentences}${p.totalSentences === null ? '' : `/${p.totalSentences}`} sentences`;
-    process.stderr.write(tty ? `\r${line}\x1b[K${p.done ? '\n' : ''}` : `${line}\n`);
+/** Progress on stderr (cli/progress.ts: a bar on a terminal, plain lines otherwise), one display per pass. */
+function passProgress(createProgress: typeof import('../progress.ts').createProgress): { onProgress: (p: FileProgress) => void; stop(): void } {
+  let pass = 0;
+  let current: Progress | null = null;
+  const labelOf = (p: FileProgress): string => `top-words: pass ${p.pass}${p.passes === null ? '' : `/${p.passes}`} (${p.what})`;
+  return {
+    onProgress: (p) => {
+      if (p.pass !== pass) {
+        current?.stop();
+        pass = p.pass;
+        current = createProgress({ label: labelOf(p), unit: 'sentences', ...(p.totalSentences !== null ? { total: p.totalSentences } : {}) });
+      }
+      if (p.done) current!.relabel(labelOf(p)); // pass 1 ends knowing how many passes there are
+      current!.update(p.sentences);
+      if (p.done) {
+        current!.stop();
+        current = null;
+      }
+    },
+    stop: () => current?.stop(),
   };
 }
