@@ -9,7 +9,7 @@
  * `runs/<run>/renders/3/127/0.svg` for layer 3, neuron 127, rank 0 without
  * knowing the model's size. README "Storage layout" documents this.
  */
-import { blockName, runKeys, shardName } from './keys.ts';
+import { blockName, runKeys } from './keys.ts';
 
 /** The run-relative paths of the rendered artefacts. `layer` is the model's layer number. */
 export const renderPaths = {
@@ -48,8 +48,6 @@ export interface RenderKeys {
   topSentencesBlock(block: number): string;
   /** `[2 x n]` float64 (min then max) of one block's neurons, raw little-endian: the histogram bounds pass 2 uses. */
   bounds(block: number): string;
-  /** Pass-2 histogram partial of one shard for one block. */
-  histogramPart(block: number, shard: number): string;
   /** Merged histograms of one block. */
   histogramsBlock(block: number): string;
   /** Per-block render records (presence = the block's renders are written), JSON. */
@@ -67,7 +65,6 @@ export function renderKeys(runId: string): RenderKeys {
     histograms: `${prefix}histograms.parquet`,
     topSentencesBlock: (block) => `${prefix}top-sentences/${blockName(block)}.bin`,
     bounds: (block) => `${prefix}bounds/${blockName(block)}.f64`,
-    histogramPart: (block, shard) => `${prefix}histograms/${blockName(block)}/${shardName(shard)}.bin`,
     histogramsBlock: (block) => `${prefix}histograms/${blockName(block)}.bin`,
     renderedPrefix: `${prefix}rendered/`,
     rendered: (block) => `${prefix}rendered/${blockName(block)}.json`,

@@ -1,6 +1,6 @@
 /**
  * What the renders need, computed inside passes 1 and 2 (hooks called by the
- * extract, reduce-moments, type-scores, reduce-types and finish steps):
+ * extract, reduce-moments and finish steps):
  *
  * - pass 1, per shard: the shard's top sentences per neuron, ranked on the
  *   values as stored, with sentence indices local to the shard, kept in the
@@ -8,9 +8,9 @@
  * - pass 1, reduce: merged in shard order (each shifted by its first
  *   sentence) into top_sentences.parquet and one part per neuron block; and
  *   each block's empty histograms (bins between every neuron's min and max);
- * - pass 2, per shard x block: the block's histogram counts over the shard;
- * - pass 2, reduce: merged per block in shard order; at the end, the blocks
- *   concatenated into histograms.parquet.
+ * - pass 2 (the type-scores job of each block, workers/stages/typeScores.ts)
+ *   fills the block's histograms while it reads the shards;
+ * - finish: the blocks concatenated into histograms.parquet.
  *
  * Every write is at a key fixed by the plan, so retries rewrite the same bytes.
  */
@@ -109,32 +109,7 @@ export async function reduceTopSentences(store: ObjectStore, manifest: Manifest,
   }
 }
 
-// ---------------------------------------------------------------- pass 2
-
-/** Counts one shard's values of a block (`[nTokens x width]`, as pass 2 read them) into the block's bins. */
-export async function histogramPart(store: ObjectStore, runId: string, block: number, shard: number, values: Matrix): Promise<void> {
-  const rk = renderKeys(runId);
-  const h = Histograms.decode(await store.get(rk.bounds(block)), `${store.location}${rk.bounds(block)}`);
-  h.add(values);
-  await store.put(rk.histogramPart(block, shard), h.encode(), BINARY);
-}
-
-/** Merges a block's histogram parts in shard order. */
-export async function reduceHistograms(store: ObjectStore, manifest: Manifest, block: number): Promise<void> {
-  const { plan } = manifest;
-  const rk = renderKeys(plan.runId);
-  let acc: Histograms | null = null;
-  await mapInOrder(
-    plan.shards,
-    4,
-    async (s) => Histograms.decode(await store.get(rk.histogramPart(block, s.index)), `${store.location}${rk.histogramPart(block, s.index)}`),
-    (part) => {
-      acc = acc ? acc.merge(part) : part;
-    },
-  );
-  const merged: Histograms = acc ?? Histograms.decode(await store.get(rk.bounds(block)), `${store.location}${rk.bounds(block)}`);
-  await store.put(rk.histogramsBlock(block), merged.encode(), BINARY);
-}
+// ---------------------------------------------------------------- finish
 
 /** Concatenates the blocks' histograms, in block order, into histograms.parquet. */
 export async function writeHistogramsParquet(store: ObjectStore, manifest: Manifest): Promise<number> {
