@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AnalysisJobV1, AnalysisResultV1 } from './analysis.ts';
 import { ManifestV1 } from './manifest.ts';
+import { RenderTextJobV1, RenderTextResultV1 } from './render.ts';
+import { LatestPointerV1, ScheduleTickV1 } from './schedule.ts';
 
 /** File name -> JSON text. Payloads are described as producers write them (defaults optional), results as they are read. */
 export function jsonSchemas(): Record<string, string> {
@@ -19,6 +21,10 @@ export function jsonSchemas(): Record<string, string> {
   add('analysis-job.v1', AnalysisJobV1, 'input');
   add('analysis-result.v1', AnalysisResultV1, 'output');
   add('manifest.v1', ManifestV1, 'output');
+  add('render-text-job.v1', RenderTextJobV1, 'input');
+  add('render-text-result.v1', RenderTextResultV1, 'output');
+  add('schedule-tick.v1', ScheduleTickV1, 'input');
+  add('schedule-latest.v1', LatestPointerV1, 'output');
   return out;
 }
 

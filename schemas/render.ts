@@ -50,13 +50,11 @@ export const RENDER_TEXT_JOB = 'render-text';
 export const RenderTextJobV1 = z
   .object({
     version: z.literal(1),
-    ...RunRef,
-    /** Sentences to render, space-separated words (NeuroX's format). */
-    sentences: z.array(z.string().min(1).max(10_000)).min(1).max(1000),
-    /** `layer:neuron`, model layer numbering (0 = embedding output). */
-    neurons: z.array(z.string().regex(/^\d+:\d+$/)).min(1).max(1000),
-    /** Right-to-left scripts: lay each line out right to left. */
-    textDirection: z.enum(['ltr', 'rtl']).default('ltr'),
+    runId: RunRef.runId.describe('A completed run: its model, extraction options and colour scales are used.'),
+    output: RunRef.output.describe('Store URL of the run (s3://bucket/prefix, file:///abs/dir); the SVGs are written there.'),
+    sentences: z.array(z.string().min(1).max(10_000)).min(1).max(1000).describe("Sentences to render, space-separated words (NeuroX's format)."),
+    neurons: z.array(z.string().regex(/^\d+:\d+$/)).min(1).max(1000).describe('layer:neuron, model layer numbering (0 = embedding output).'),
+    textDirection: z.enum(['ltr', 'rtl']).default('ltr').describe('rtl for right-to-left scripts: each line laid out right to left.'),
   })
   .strict()
   .meta({ id: 'RenderTextJobV1', title: 'neurox ad-hoc render job, version 1' });
@@ -68,10 +66,9 @@ export const RenderTextResultV1 = z
     version: z.literal(1),
     runId: z.string(),
     output: z.string().describe('Store URL the keys are relative to.'),
-    /** Hash of the request: the folder of its SVGs. */
-    request: z.string(),
+    request: z.string().describe('Hash of the request: the folder of its SVGs.'),
     prefix: z.string().describe('Key prefix of every SVG of this request (and its request.json).'),
-    files: z.array(z.object({ sentence: int, layer: int, neuron: int, key }).strict()),
+    files: z.array(z.object({ sentence: int, layer: int, neuron: int, key }).strict()).describe('One SVG per sentence and neuron: sentence index in the request, model layer, neuron within it, key.'),
   })
   .strict()
   .meta({ id: 'RenderTextResultV1', title: 'neurox ad-hoc render result, version 1' });

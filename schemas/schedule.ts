@@ -13,10 +13,11 @@ export const SCHEDULE_NAME = /^(?!\d+$)[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const ScheduleTickV1 = z
   .object({
     version: z.literal(1),
-    schedule: z.string().regex(SCHEDULE_NAME),
-    analysis: AnalysisJobV1.omit({ runName: true }),
+    schedule: z.string().regex(SCHEDULE_NAME).describe('The schedule name (also the job scheduler id); each tick names its run <schedule>-<tick time>.'),
+    analysis: AnalysisJobV1.omit({ runName: true }).describe('The analysis every tick starts (no runName: the tick names the run).'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'ScheduleTickV1', title: 'neurox schedule tick (a job scheduler template on the schedules queue), version 1' });
 export type ScheduleTick = z.output<typeof ScheduleTickV1>;
 
 /** The parent of a tick's analysis: runs when the analysis completes, and moves `latest`. */
@@ -39,11 +40,9 @@ export const LatestPointerV1 = z
     schedule: z.string(),
     runId: z.string(),
     tick: z.int().min(0),
-    /** ISO 8601 times of the tick and of the run's completion. */
-    tickAt: z.string(),
-    completedAt: z.string(),
-    /** Key of the run's manifest (relative to the store). */
-    manifest: z.string(),
+    tickAt: z.string().describe('ISO 8601 time of the tick.'),
+    completedAt: z.string().describe("ISO 8601 time of the run's completion."),
+    manifest: z.string().describe("Key of the run's manifest (relative to the store)."),
   })
   .strict()
   .meta({ id: 'LatestPointerV1', title: 'neurox schedule latest pointer, version 1' });

@@ -19,6 +19,15 @@ describe('queue schemas', () => {
     }
   });
 
+  it("lists every exported schema in the README's queue API table, and only those", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### The queue API'), readme.indexOf('\n## ', readme.indexOf('### The queue API')));
+    const listed = [...section.matchAll(/^\| `([a-z0-9.-]+\.json)` \|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(Object.keys(jsonSchemas()).sort());
+    // the public queues' payloads are among them (render-text jobs, schedule ticks)
+    expect(listed).toEqual(expect.arrayContaining(['render-text-job.v1.json', 'render-text-result.v1.json', 'schedule-tick.v1.json', 'schedule-latest.v1.json']));
+  });
+
   it('fills every option default from a minimal analysis payload', () => {
     const job = parsePayload(AnalysisJobV1, { version: 1, corpus: 's3://b/c.txt', output: 's3://b/out' }, 'analysis job');
     expect(job.model).toBe('use-lite');
