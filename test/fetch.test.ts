@@ -145,7 +145,7 @@ describe('neurox fetch and url', () => {
     await expect(cli(['url', run, '--output', s3Url, '--neuron', '1:1'])).rejects.toThrow(`run '${run}': neuron 1:1 has no renders`);
     await expect(cli(['url', run, '--output', s3Url, '--neuron', 'x'])).rejects.toThrow("neuron 'x' is not LAYER:NEURON");
     await expect(cli(['url', run, '--output', s3Url, '--file', 'nope.parquet'])).rejects.toThrow(`run '${run}' has no file nope.parquet`);
-    await expect(cli(['url', run, '--output', s3Url, '--neuron', '1:2', '--expires', '8d'])).rejects.toThrow('presign expiry 691200 s is out of range');
+    await expect(cli(['url', run, '--output', s3Url, '--neuron', '1:2', '--expires', '8d'])).rejects.toThrow('--expires 8d: presigned URLs work for 1 s to 7 days (S3\'s limit), got 691200 s');
     await expect(cli(['url', run, '--output', localDir, '--neuron', '1:2'])).rejects.toThrow('cannot presign URLs (S3 stores only)');
     expect(existsSync(join(out, 'x'))).toBe(false);
   });

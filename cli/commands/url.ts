@@ -35,6 +35,7 @@ export function register(program: Command): void {
       checkRunId(run);
       if (!opts.neuron?.length && !opts.file?.length) throw new Error('nothing to sign: give --neuron L:N or --file PATH');
       const seconds = Math.round(parseDuration(opts.expires, '--expires', 's') / 1000);
+      if (seconds < 1 || seconds > 604_800) throw new Error(`--expires ${opts.expires}: presigned URLs work for 1 s to 7 days (S3's limit), got ${seconds} s`);
       const store = openStore(storeUrlFrom(opts.output));
       if (!store.presignGet) throw new Error(`${store.location} cannot presign URLs (S3 stores only); use 'neurox fetch' to copy the files instead`);
       const info = await openRun(store, run);
