@@ -10,18 +10,13 @@ import { Option, type Command } from 'commander';
 import type { AnalysisJobInput } from '../../schemas/analysis.ts';
 import type { ProgressEvent } from '../../workers/runner/embedded.ts';
 import { parseNumber } from '../errors.ts';
+import { parseExtractionFlags, type ExtractionFlags } from '../extractionFlags.ts';
 
 export const SAMPLE_CORPUS = fileURLToPath(new URL('../../fixtures/sample-corpus.txt', import.meta.url));
 
-export interface AnalysisFlags {
+export interface AnalysisFlags extends ExtractionFlags {
   model: string;
   name?: string;
-  aggregation: string;
-  includeSpecialTokens?: boolean;
-  ignoreEmbeddings?: boolean;
-  layers?: string;
-  dtype: string;
-  batchSize: string;
   shardSentences: string;
   blockNeurons: string;
   topK: string;
@@ -75,10 +70,7 @@ function parseTextDirection(text: string): 'ltr' | 'rtl' {
 }
 
 export function analysisRequest(corpus: string, output: string, o: AnalysisFlags): AnalysisJobInput {
-  if (o.aggregation !== 'first' && o.aggregation !== 'last' && o.aggregation !== 'average') throw new Error(`--aggregation: expected first, last or average, got '${o.aggregation}'`);
-  if (o.dtype !== 'float32' && o.dtype !== 'float16') throw new Error(`--dtype: expected float32 or float16, got '${o.dtype}'`);
-  const layers = o.layers === undefined ? undefined : o.layers.split(',').map((p) => parseNumber('--layers', p.trim(), { integer: true, min: 0 }));
-  if (layers && o.ignoreEmbeddings) throw new Error('--layers and --ignore-embeddings cannot be used together (as in NeuroX): list the layers you want');
+  const extraction = parseExtractionFlags(o);
   return {
     version: 1,
     corpus,
@@ -86,12 +78,7 @@ export function analysisRequest(corpus: string, output: string, o: AnalysisFlags
     output,
     ...(o.name !== undefined ? { runName: o.name } : {}),
     options: {
-      aggregation: o.aggregation,
-      includeSpecialTokens: Boolean(o.includeSpecialTokens),
-      ignoreEmbeddings: Boolean(o.ignoreEmbeddings),
-      ...(layers ? { layers } : {}),
-      dtype: o.dtype,
-      batchSize: parseNumber('--batch-size', o.batchSize, { integer: true, min: 1 }),
+      ...extraction,
       shardSentences: parseNumber('--shard-sentences', o.shardSentences, { integer: true, min: 1 }),
       blockNeurons: parseNumber('--block-neurons', o.blockNeurons, { integer: true, min: 1 }),
       topK: parseNumber('--top-k', o.topK, { integer: true, min: 0 }),

@@ -15,18 +15,12 @@ import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../pipelines/errors.ts';
-import type { Aggregation, ActivationDtype } from '../../pipelines/ports.ts';
 import { parseNumber } from '../errors.ts';
+import { parseExtractionFlags, type ExtractionFlags } from '../extractionFlags.ts';
 
-interface Options {
+interface Options extends ExtractionFlags {
   model: string;
   out: string;
-  aggregation: string;
-  includeSpecialTokens?: boolean;
-  ignoreEmbeddings?: boolean;
-  layers?: string;
-  dtype: string;
-  batchSize: string;
   threads?: string;
   executionProvider?: string;
   tokensOut?: string;
@@ -98,20 +92,6 @@ function listLines(lines: readonly number[]): string {
   return `line${lines.length > 1 ? 's' : ''} ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', ...' : ''}`;
 }
 
-export function parseLayers(value: string): number[] {
-  return value.split(',').map((part) => parseNumber('--layers', part.trim(), { integer: true, min: 0 }));
-}
-
-function parseAggregation(value: string): Aggregation {
-  if (value !== 'first' && value !== 'last' && value !== 'average') throw new Error(`--aggregation: expected first, last or average, got '${value}'`);
-  return value;
-}
-
-function parseDtype(value: string): ActivationDtype {
-  if (value !== 'float32' && value !== 'float16') throw new Error(`--dtype: expected float32 or float16, got '${value}'`);
-  return value;
-}
-
 export function register(program: Command): void {
   program
     .command('extract')
@@ -148,12 +128,8 @@ Examples:
 }
 
 async function runExtract(corpus: string, o: Options): Promise<void> {
-  const aggregation = parseAggregation(o.aggregation);
-  const dtype = parseDtype(o.dtype);
-  const batchSize = parseNumber('--batch-size', o.batchSize, { integer: true, min: 1 });
+  const { dtype, ...extractOptions } = parseExtractionFlags(o);
   const threads = o.threads === undefined ? undefined : parseNumber('--threads', o.threads, { integer: true, min: 1 });
-  const layers = o.layers === undefined ? undefined : parseLayers(o.layers);
-  if (layers && o.ignoreEmbeddings) throw new Error('--layers and --ignore-embeddings cannot be used together (as in NeuroX): list the layers you want');
   const corpusStat = await stat(corpus).catch(() => null);
   if (!corpusStat?.isFile()) throw new Error(`corpus not found: ${corpus}`);
 
@@ -196,7 +172,7 @@ async function runExtract(corpus: string, o: Options): Promise<void> {
     const warn = (message: string) => {
       if (truncated + emptyWords <= 20) process.stderr.write(`warning: ${message}\n`);
     };
-    for await (const s of extractor.extract(sentences(), { aggregation, includeSpecialTokens: Boolean(o.includeSpecialTokens), ignoreEmbeddings: Boolean(o.ignoreEmbeddings), batchSize, ...(layers ? { layers } : {}) })) {
+    for await (const s of extractor.extract(sentences(), extractOptions)) {
       const line = lineOf.get(s.index) as number;
       lineOf.delete(s.index);
       if (s.nTokens === 0) {

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseNumber } from '../errors.ts';
+import { parseAggregation } from '../extractionFlags.ts';
 import { addRenderFlags, renderOptionsOf, type RenderFlags } from './render.ts';
 
 interface Options extends RenderFlags {
@@ -47,11 +48,11 @@ Examples:
 async function run(sentence: string, o: Options): Promise<void> {
   const layer = parseNumber('--layer', o.layer, { integer: true, min: 0 });
   const neuron = parseNumber('--neuron', o.neuron, { integer: true, min: 0 });
-  if (o.aggregation !== 'first' && o.aggregation !== 'last' && o.aggregation !== 'average') throw new Error(`--aggregation: expected first, last or average, got '${o.aggregation}'`);
+  const aggregation = parseAggregation(o.aggregation);
   const options = renderOptionsOf(o, `layer ${layer} · neuron ${neuron}`); // bad flags fail before the model loads
   const threads = o.threads === undefined ? undefined : parseNumber('--threads', o.threads, { integer: true, min: 1 });
   const { TransformersVisualizer } = await import('../../workers/models/visualizer.ts');
-  const visualizer = await TransformersVisualizer.load(o.model, { aggregation: o.aggregation, ...(threads ? { threads } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) });
+  const visualizer = await TransformersVisualizer.load(o.model, { aggregation, ...(threads ? { threads } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) });
   let svg: string;
   try {
     svg = await visualizer.visualize(sentence, layer, neuron, options);
