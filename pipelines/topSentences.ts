@@ -95,7 +95,7 @@ export class TopSentences {
       throw new InputError(`top sentences: sentence ${sentenceIndex} has ${m.cols} neurons, expected ${this.nNeurons}`);
     }
     this.begin(sentenceIndex);
-    for (let t = 0; t < m.rows; t++) this.scanRow(m.data, t * m.cols, 0, m.cols, t);
+    this.scan(m.data, 0, m.rows, m.cols, 0, m.cols);
     this.commit(sentenceIndex);
   }
 
@@ -113,7 +113,7 @@ export class TopSentences {
     }
     this.begin(sentenceIndex);
     for (let l = 0; l < s.nLayers; l++) {
-      for (let t = 0; t < s.nTokens; t++) this.scanRow(s.data, (l * s.nTokens + t) * s.dModel, l * s.dModel, s.dModel, t);
+      this.scan(s.data, l * s.nTokens * s.dModel, s.nTokens, s.dModel, l * s.dModel, s.dModel);
     }
     this.commit(sentenceIndex);
   }
@@ -135,7 +135,7 @@ export class TopSentences {
       const s = firstSentence + i;
       const n = sentenceTokens[i]!;
       this.begin(s);
-      for (let t = 0; t < n; t++) this.scanRow(values.data, (start + t) * values.cols, 0, values.cols, t);
+      this.scan(values.data, start * values.cols, n, values.cols, 0, values.cols);
       this.commit(s);
       start += n;
     }
@@ -172,23 +172,42 @@ export class TopSentences {
   }
 
   /** Folds one token's values (`data[src .. src+n)`) into neurons `[col, col+n)`. */
-  private scanRow(data: Float32Array, src: number, col: number, n: number, token: number): void {
+  /**
+   * One sentence's rows for neurons `[col, col + n)`: token t's value of
+   * neuron col + j is `data[src + t * stride + j]`. Neuron by neuron over the
+   * sentence's tokens (a sentence's rows stay in cache), so the running best,
+   * max and min live in registers instead of being loaded and stored per
+   * value (pass 1 sees every value here once).
+   */
+  private scan(data: Float32Array, src: number, rows: number, stride: number, col: number, n: number): void {
     const { bestAbs, bestVal, bestTok, max, min } = this;
+    const end = src + rows * stride;
     for (let j = 0; j < n; j++) {
-      const v = data[src + j]!;
       const c = col + j;
-      const a = v < 0 ? -v : v;
-      // strictly greater: the first token wins ties; NaN fails every comparison
-      if (a > bestAbs[c]!) {
-        bestAbs[c] = a;
-        bestVal[c] = v;
-        bestTok[c] = token;
+      let best = -1;
+      let val = 0;
+      let tok = 0;
+      let hi = max[c]!;
+      let lo = min[c]!;
+      for (let p = src + j, t = 0; p < end; p += stride, t++) {
+        const v = data[p]!;
+        const a = v < 0 ? -v : v;
+        // strictly greater: the first token wins ties; NaN fails every comparison
+        if (a > best) {
+          best = a;
+          val = v;
+          tok = t;
+        }
+        if (v > hi) hi = v;
+        if (v < lo) lo = v;
       }
-      if (v > max[c]!) max[c] = v;
-      if (v < min[c]!) min[c] = v;
+      bestAbs[c] = best;
+      bestVal[c] = val;
+      bestTok[c] = tok;
+      max[c] = hi;
+      min[c] = lo;
     }
   }
-
   private commit(sentenceIndex: number): void {
     const { bestAbs, bestVal, bestTok, k, filled, values } = this;
     for (let c = 0; c < this.nNeurons; c++) {
