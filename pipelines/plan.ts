@@ -8,6 +8,7 @@
  * option that changes the stored bytes. A corpus that grows at the end keeps
  * the cache entries of its earlier shards.
  */
+import { concatBytes } from './bytes.ts';
 import { InputError } from './errors.ts';
 import { runKeys, sha256Hex, shardCacheKeys, shardName, blockName, checkRunId, type ShardCacheKeys } from './keys.ts';
 import type { Aggregation, ModelInfo } from './ports.ts';
@@ -138,7 +139,7 @@ export class CorpusSplitter {
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       const piece = chunk.subarray(start, nl);
-      const line = this.pending.length === 0 ? piece : concat([...this.pending, piece]);
+      const line = this.pending.length === 0 ? piece : concatBytes([...this.pending, piece]);
       this.pending = [];
       this.offset += nl + 1 - start;
       this.line(line);
@@ -153,7 +154,7 @@ export class CorpusSplitter {
   end(): CorpusSummary {
     if (this.ended) throw new Error('CorpusSplitter: end called twice');
     if (this.pending.length > 0) {
-      const line = concat(this.pending);
+      const line = concatBytes(this.pending);
       this.pending = [];
       this.line(line);
     }
@@ -216,18 +217,6 @@ export class CorpusSplitter {
     this.shardFirst = this.sentence;
     this.shardWords = 0;
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Splits a whole corpus held in memory (tests, small inputs). */

@@ -23,6 +23,7 @@
  * header, so a corrupted object fails its job instead of skewing the results.
  */
 import { crc32 } from 'node:zlib';
+import { concatBytes } from './bytes.ts';
 import { InputError } from './errors.ts';
 import { matrix, type Matrix, type SentenceActivations } from './matrix.ts';
 import { decodeHalf, encodeHalf } from './float16.ts';
@@ -147,13 +148,7 @@ function gatherGroup(input: ShardInput, start: number, end: number, out: Float32
 /** Encodes a shard into one buffer (see `encodeShardChunks` for uploads without the extra copy). */
 export function encodeShard(input: ShardInput): Uint8Array {
   const { chunks, byteLength } = encodeShardChunks(input);
-  const out = new Uint8Array(byteLength);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks, byteLength);
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Small byte helpers shared by the store adapters. */
+import { concatBytes } from '../../pipelines/bytes.ts';
 import { InputError } from '../../pipelines/errors.ts';
 
 const encoder = new TextEncoder();
@@ -8,22 +9,10 @@ export function toBytes(body: Uint8Array | string): Uint8Array {
   return typeof body === 'string' ? encoder.encode(body) : body;
 }
 
-/** Concatenates chunks into one array (one copy). */
-export function concat(chunks: readonly Uint8Array[], total?: number): Uint8Array {
-  const size = total ?? chunks.reduce((n, c) => n + c.byteLength, 0);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 export async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const c of body) chunks.push(c);
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**
