@@ -67,6 +67,9 @@ export function createProgress(options: ProgressOptions): Progress {
   const start = now();
   let done = 0;
 
+  // one display per form: `show` after every change, `end` once
+  let show: () => void;
+  let end: () => void;
   if (tty) {
     const format =
       total !== undefined
@@ -74,46 +77,33 @@ export function createProgress(options: ProgressOptions): Progress {
         : `{label} {value} ${unit} | {rate} ${unit}/s | {duration_formatted}`;
     const bar = new cliProgress.SingleBar({ format, stream: stream as NodeJS.WriteStream, hideCursor: true, etaBuffer: 50, fps: 5 }, cliProgress.Presets.shades_classic);
     bar.start(total ?? 0, 0, { rate: '0', label });
-    const show = () => bar.update(done, { rate: formatRate((done * 1000) / Math.max(1, now() - start)), label });
-    return {
-      update: (n) => {
-        done = n;
-        show();
-      },
-      increment: (by = 1) => {
-        done += by;
-        show();
-      },
-      relabel: (l) => {
-        label = l;
-        show();
-      },
-      stop: () => {
-        show();
-        bar.stop();
-      },
+    show = () => bar.update(done, { rate: formatRate((done * 1000) / Math.max(1, now() - start)), label });
+    end = () => {
+      show();
+      bar.stop();
     };
+  } else {
+    const interval = options.intervalMs ?? 5000;
+    let last = start;
+    const print = () => stream.write(`${progressLine(label, unit, done, total, now() - start)}\n`);
+    show = () => {
+      const t = now();
+      if (t - last >= interval) {
+        last = t;
+        print();
+      }
+    };
+    end = print;
   }
-
-  const interval = options.intervalMs ?? 5000;
-  let last = start;
-  const print = () => stream.write(`${progressLine(label, unit, done, total, now() - start)}\n`);
-  const maybePrint = () => {
-    const t = now();
-    if (t - last >= interval) {
-      last = t;
-      print();
-    }
-  };
   let stopped = false;
   return {
     update: (n) => {
       done = n;
-      maybePrint();
+      show();
     },
     increment: (by = 1) => {
       done += by;
-      maybePrint();
+      show();
     },
     relabel: (l) => {
       label = l;
@@ -121,7 +111,7 @@ export function createProgress(options: ProgressOptions): Progress {
     stop: () => {
       if (stopped) return;
       stopped = true;
-      print();
+      end();
     },
   };
 }
