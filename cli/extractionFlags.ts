@@ -1,9 +1,10 @@
 /**
  * The extraction flags `extract` and `analyze` (with `submit` and `schedule
- * add`) share, parsed in one place so they mean and refuse the same things.
- * Each command declares them itself: their help says what they do there
- * (`--dtype` is the file's precision for one, the cache's for the other).
+ * add`) share, declared and parsed in one place so they mean and refuse the
+ * same things. Only `--dtype`'s help differs: the file's precision for one,
+ * the activation cache's for the other.
  */
+import type { Command } from 'commander';
 import type { ActivationDtype, Aggregation } from '../pipelines/ports.ts';
 import { parseNumber } from './errors.ts';
 
@@ -24,6 +25,17 @@ export interface ExtractionFlagValues {
   readonly layers?: number[];
   readonly dtype: ActivationDtype;
   readonly batchSize: number;
+}
+
+/** Adds the flags of `ExtractionFlags` to a command. */
+export function addExtractionFlags(command: Command, { dtype }: { dtype: string }): Command {
+  return command
+    .option('--aggregation <how>', 'subword pieces to word: first, last or average', 'last')
+    .option('--include-special-tokens', 'keep [CLS]/[SEP]/<s>... as tokens of their own, in place')
+    .option('--ignore-embeddings', 'leave out the embedding output (layer 0)')
+    .option('--layers <list>', 'comma-separated layers to keep, in this order (0 = embedding output); default all; not with --ignore-embeddings')
+    .option('--dtype <type>', dtype, 'float32')
+    .option('--batch-size <n>', 'sentences per model run', '16');
 }
 
 export function parseAggregation(value: string): Aggregation {

@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import type { AnalysisJobInput } from '../../schemas/analysis.ts';
 import type { ProgressEvent } from '../../workers/runner/embedded.ts';
 import { parseNumber } from '../errors.ts';
-import { parseExtractionFlags, type ExtractionFlags } from '../extractionFlags.ts';
+import { addExtractionFlags, parseExtractionFlags, type ExtractionFlags } from '../extractionFlags.ts';
 
 export const SAMPLE_CORPUS = fileURLToPath(new URL('../../fixtures/sample-corpus.txt', import.meta.url));
 
@@ -33,15 +33,10 @@ export interface AnalysisFlags extends ExtractionFlags {
  * from its help and refuses it with the reason.
  */
 export function addAnalysisOptions(cmd: Command, { hideName = false }: { hideName?: boolean } = {}): Command {
-  return cmd
+  cmd
     .option('--model <spec>', "'use-lite' (bundled pretrained model), a model folder (transformers.js layout with onnx/model.onnx), or a hub id", 'use-lite')
-    .addOption(new Option('--name <run>', 'run id (letters, digits, . _ -); default: derived from corpus, model and options, so an identical re-run finds the same run').hideHelp(hideName))
-    .option('--aggregation <how>', 'subword pieces to word: first, last or average', 'last')
-    .option('--include-special-tokens', 'keep [CLS]/[SEP]/<s>... as tokens of their own')
-    .option('--ignore-embeddings', 'leave out the embedding output (layer 0)')
-    .option('--layers <list>', 'comma-separated layers to analyse (0 = embedding output); default all')
-    .option('--dtype <type>', 'activation cache precision: float32 or float16', 'float32')
-    .option('--batch-size <n>', 'sentences per model run', '16')
+    .addOption(new Option('--name <run>', 'run id (letters, digits, . _ -); default: derived from corpus, model and options, so an identical re-run finds the same run').hideHelp(hideName));
+  return addExtractionFlags(cmd, { dtype: 'activation cache precision: float32 or float16' })
     .option('--shard-sentences <n>', 'sentences per shard (unit of extraction jobs and of the activation cache)', '256')
     .option('--block-neurons <n>', 'neurons per pass-2 block (unit of type-score jobs and reducers)', '256')
     .option('--top-k <k>', 'top words kept per neuron (0 = all above the threshold)', '50')

@@ -16,7 +16,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../../pipelines/errors.ts';
 import { parseNumber } from '../errors.ts';
-import { parseExtractionFlags, type ExtractionFlags } from '../extractionFlags.ts';
+import { addExtractionFlags, parseExtractionFlags, type ExtractionFlags } from '../extractionFlags.ts';
 
 interface Options extends ExtractionFlags {
   model: string;
@@ -93,18 +93,13 @@ function listLines(lines: readonly number[]): string {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('extract')
     .description("NeuroX's transformers_extractor: every layer's word-level activations of a corpus into a NeuroX activations file")
     .argument('<corpus>', 'UTF-8 text, one sentence per line, words separated by single spaces')
     .option('--model <spec>', 'a model folder in the transformers.js layout (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx), a hub id, or use-lite', 'use-lite')
-    .requiredOption('--out <file>', 'NeuroX activations file to write: .hdf5/.h5 or .json/.jsonl')
-    .option('--aggregation <how>', 'subword pieces to word: first, last or average', 'last')
-    .option('--include-special-tokens', 'keep [CLS]/[SEP]/<s>... as tokens of their own, in place')
-    .option('--ignore-embeddings', 'leave out the embedding output (layer 0)')
-    .option('--layers <list>', 'comma-separated layers to keep, in this order (0 = embedding output); not with --ignore-embeddings')
-    .option('--dtype <type>', 'float32 or float16 values in the file', 'float32')
-    .option('--batch-size <n>', 'sentences per model run (length-sorted)', '16')
+    .requiredOption('--out <file>', 'NeuroX activations file to write: .hdf5/.h5 or .json/.jsonl');
+  addExtractionFlags(command, { dtype: 'float32 or float16 values in the file' })
     .option('--threads <n>', "ONNX Runtime threads (default: one per core)")
     .option('--execution-provider <name>', "ONNX Runtime execution provider, e.g. cuda where the install has it", 'cpu')
     .option('--tokens-out <file>', "also write the tokens of each written sentence, one sentence per line (pairs with --out row for row)")
