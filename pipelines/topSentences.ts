@@ -18,6 +18,7 @@
  */
 import { InputError } from './errors.ts';
 import type { Matrix, SentenceActivations } from './matrix.ts';
+import { scratch } from './wasmKernels.ts';
 
 export const DEFAULT_TOP_SENTENCES = 10;
 
@@ -130,6 +131,32 @@ export class TopSentences {
     let total = 0;
     for (let i = 0; i < sentenceTokens.length; i++) total += sentenceTokens[i]!;
     if (total !== values.rows) throw new InputError(`top sentences: ${sentenceTokens.length} sentences have ${total} tokens but the block has ${values.rows} rows`);
+    const B = this.nNeurons;
+    // Scratch layout (bytes): bestAbs, bestVal, bestTok, max, min [B] each (4 bytes); the block's f32 [rows x B].
+    const dataOff = Math.ceil((20 * B) / 16) * 16;
+    const sc = scratch(dataOff + 4 * values.data.length);
+    if (sc !== null) {
+      const { f32, i32, kernels } = sc;
+      const bestAbs = f32.subarray(0, B);
+      const bestVal = f32.subarray(B, 2 * B);
+      const bestTok = i32.subarray(2 * B, 3 * B);
+      f32.set(this.max, 3 * B);
+      f32.set(this.min, 4 * B);
+      f32.set(values.data, dataOff / 4);
+      let start = 0;
+      for (let i = 0; i < sentenceTokens.length; i++) {
+        const s = firstSentence + i;
+        const n = sentenceTokens[i]!;
+        this.begin(s);
+        bestAbs.fill(-1);
+        kernels.sentenceScan(dataOff + 4 * start * B, n, B, 0, 4 * B, 8 * B, 12 * B, 16 * B);
+        this.commit(s, bestAbs, bestVal, bestTok);
+        start += n;
+      }
+      this.max.set(f32.subarray(3 * B, 4 * B));
+      this.min.set(f32.subarray(4 * B, 5 * B));
+      return;
+    }
     let start = 0;
     for (let i = 0; i < sentenceTokens.length; i++) {
       const s = firstSentence + i;
@@ -208,8 +235,8 @@ export class TopSentences {
       min[c] = lo;
     }
   }
-  private commit(sentenceIndex: number): void {
-    const { bestAbs, bestVal, bestTok, k, filled, values } = this;
+  private commit(sentenceIndex: number, bestAbs = this.bestAbs, bestVal = this.bestVal, bestTok = this.bestTok): void {
+    const { k, filled, values } = this;
     for (let c = 0; c < this.nNeurons; c++) {
       const a = bestAbs[c]!;
       if (a < 0) continue; // no token, or all NaN

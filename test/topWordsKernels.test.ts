@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
 import { accumulateMoments, emptyMoments, encodeMoments } from '../pipelines/moments.ts';
+import { TopSentences } from '../pipelines/topSentences.ts';
 import { TypeScoresBuilder } from '../pipelines/typeScores.ts';
 import { encodeTypeScores, TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
 import { scratch, useWasmKernels } from '../pipelines/wasmKernels.ts';
@@ -61,6 +62,31 @@ describe('SIMD kernels (WebAssembly)', () => {
           expect(simd).toEqual(js);
         }
       }
+    }
+  });
+
+  it('give top sentences the same bits as the JS loop (ties, NaN, -0, widths 11 and 8)', () => {
+    for (const cols of [11, 8]) {
+      const m = data(860, cols, 7 + cols);
+      // ties between tokens of one sentence and between sentences, a sentence all NaN for neuron 0, zeros of both signs
+      for (let r = 0; r < 20; r++) m.data[r * cols] = Number.NaN;
+      m.data[40 * cols + 1] = 250;
+      m.data[41 * cols + 1] = -250;
+      m.data[90 * cols + 1] = 250;
+      for (let r = 100; r < 140; r++) m.data[r * cols + 2] = r % 2 ? -0 : 0;
+      m.data[500 * cols + 3] = Number.POSITIVE_INFINITY;
+      m.data[501 * cols + 3] = Number.NEGATIVE_INFINITY;
+      const lengths = [20, 0, 40, 1, 39, 60, 100, 200, 400];
+      const bytes = (): Uint8Array => {
+        const t = new TopSentences(cols, 4, 3);
+        t.addRows(m, lengths, 5);
+        return t.encode();
+      };
+      const simd = bytes();
+      useWasmKernels(false);
+      const js = bytes();
+      useWasmKernels(true);
+      expect(simd).toEqual(js);
     }
   });
 });

@@ -174,4 +174,64 @@
             (br $rem)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $rows))))
+;; Top sentences, one sentence: over its rows r = 0..rows-1 of the [rows x B]
+  ;; f32 block at $data, in order, per neuron j: where |x| > bestAbs[j]
+  ;; (strictly: the first token wins ties; NaN never wins) bestAbs, bestVal,
+  ;; bestTok take |x|, x, r; mx/mn take x where x > mx / x < mn (NaN never).
+  ;; bestAbs/bestVal/mx/mn f32 [B], bestTok i32 [B]; the caller sets bestAbs
+  ;; to -1 first. As TopSentences.scan (pipelines/topSentences.ts).
+  (func (export "sentenceScan") (param $data i32) (param $rows i32) (param $B i32)
+        (param $bestAbs i32) (param $bestVal i32) (param $bestTok i32) (param $mx i32) (param $mn i32)
+    (local $r i32) (local $j i32) (local $j4 i32) (local $p i32) (local $B4 i32)
+    (local $v v128) (local $a v128) (local $m v128) (local $old v128) (local $tok v128)
+    (local $x f32) (local $xa f32) (local $gt i32)
+    (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
+    (local.set $p (local.get $data))
+    (local.set $r (i32.const 0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $tok (i32x4.splat (local.get $r)))
+        (local.set $j (i32.const 0))
+        (block $simd_done
+          (loop $cols
+            (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $v (v128.load (i32.add (local.get $p) (local.get $j4))))
+            (local.set $a (f32x4.abs (local.get $v)))
+            (local.set $old (v128.load (i32.add (local.get $bestAbs) (local.get $j4))))
+            (local.set $m (f32x4.gt (local.get $a) (local.get $old)))
+            (v128.store (i32.add (local.get $bestAbs) (local.get $j4)) (v128.bitselect (local.get $a) (local.get $old) (local.get $m)))
+            (v128.store (i32.add (local.get $bestVal) (local.get $j4))
+              (v128.bitselect (local.get $v) (v128.load (i32.add (local.get $bestVal) (local.get $j4))) (local.get $m)))
+            (v128.store (i32.add (local.get $bestTok) (local.get $j4))
+              (v128.bitselect (local.get $tok) (v128.load (i32.add (local.get $bestTok) (local.get $j4))) (local.get $m)))
+            (local.set $old (v128.load (i32.add (local.get $mx) (local.get $j4))))
+            (v128.store (i32.add (local.get $mx) (local.get $j4))
+              (v128.bitselect (local.get $v) (local.get $old) (f32x4.gt (local.get $v) (local.get $old))))
+            (local.set $old (v128.load (i32.add (local.get $mn) (local.get $j4))))
+            (v128.store (i32.add (local.get $mn) (local.get $j4))
+              (v128.bitselect (local.get $v) (local.get $old) (f32x4.lt (local.get $v) (local.get $old))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        (block $rem_done
+          (loop $rem
+            (br_if $rem_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $x (f32.load (i32.add (local.get $p) (local.get $j4))))
+            (local.set $xa (f32.abs (local.get $x)))
+            (if (f32.gt (local.get $xa) (f32.load (i32.add (local.get $bestAbs) (local.get $j4))))
+              (then
+                (f32.store (i32.add (local.get $bestAbs) (local.get $j4)) (local.get $xa))
+                (f32.store (i32.add (local.get $bestVal) (local.get $j4)) (local.get $x))
+                (i32.store (i32.add (local.get $bestTok) (local.get $j4)) (local.get $r))))
+            (if (f32.gt (local.get $x) (f32.load (i32.add (local.get $mx) (local.get $j4))))
+              (then (f32.store (i32.add (local.get $mx) (local.get $j4)) (local.get $x))))
+            (if (f32.lt (local.get $x) (f32.load (i32.add (local.get $mn) (local.get $j4))))
+              (then (f32.store (i32.add (local.get $mn) (local.get $j4)) (local.get $x))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $rem)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
 )
