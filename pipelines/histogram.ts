@@ -26,6 +26,7 @@
 import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { layerOf } from './topSentences.ts';
+import { scratch } from './wasmKernels.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
 
@@ -138,8 +139,32 @@ export class Histograms {
     }
     const { data, rows, cols } = m;
     const { counts, nan, nBinsOf, scale, min, bins, edges } = this;
-    // Every value of the block passes here once per run (pass 2). Neuron by
-    // neuron over tiles of rows (the tile stays in cache): the neuron's
+    // Every value of the block passes here once per run (pass 2): the SIMD
+    // module's kernel, else the JS loop (same counts).
+    const B = cols;
+    const n8 = Math.ceil(B / 2) * 8; // nBins i32 [B], padded to 8 bytes
+    const minOff = n8;
+    const scaleOff = minOff + 8 * B;
+    const nanOff = scaleOff + 8 * B;
+    const countsOff = nanOff + 8 * B;
+    const edgesOff = countsOff + 8 * counts.length;
+    const dataOff = Math.ceil((edgesOff + 8 * edges.length) / 16) * 16;
+    const sc = scratch(dataOff + 4 * data.length);
+    if (sc !== null) {
+      const { f32, f64, i32, kernels } = sc;
+      i32.set(nBinsOf, 0);
+      f64.set(min, minOff / 8);
+      f64.set(scale, scaleOff / 8);
+      f64.set(nan, nanOff / 8);
+      f64.set(counts, countsOff / 8);
+      f64.set(edges, edgesOff / 8);
+      f32.set(data, dataOff / 4);
+      kernels.histogramAdd(dataOff, rows, B, bins, 0, minOff, scaleOff, edgesOff, nanOff, countsOff);
+      nan.set(f64.subarray(nanOff / 8, nanOff / 8 + B));
+      counts.set(f64.subarray(countsOff / 8, countsOff / 8 + counts.length));
+      return;
+    }
+    // Neuron by neuron over tiles of rows (the tile stays in cache): the neuron's
     // bounds stay in registers, and each edge test is a table lookup, no
     // call and no division per value.
     const stride = bins + 1;

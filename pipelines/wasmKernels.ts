@@ -1,10 +1,10 @@
 /**
  * WebAssembly SIMD versions of the hot loops that touch every activation:
- * pass 1 moment sums and top-sentence scans, pass 2 per-type sums; 2.5x the
- * JS loops in V8 or more. Their arithmetic is exactly that of the JS
- * fallbacks in moments.ts, topSentences.ts and typeScores.ts (per neuron,
- * values in row order, float64 sums, float32 comparisons), so results do not
- * depend on which ran; test/topWordsKernels.test.ts checks that bit for bit.
+ * pass 1 moment sums and top-sentence scans, pass 2 per-type sums and
+ * histogram counts; 1.5-2.5x the JS loops in V8 or more. Their arithmetic is
+ * exactly that of the JS fallbacks in moments.ts, topSentences.ts,
+ * typeScores.ts and histogram.ts (per neuron, values in row order, float64
+ * sums, float32 comparisons), so results do not depend on which ran; test/topWordsKernels.test.ts checks that bit for bit.
  *
  * One instance per process with one linear memory, used as scratch by one
  * synchronous call at a time (JS is single-threaded; no kernel calls back).
@@ -19,6 +19,8 @@ export interface TopWordsKernels {
   typeSums(data: number, B: number, order: number, k0: number, k1: number, mu: number, outAbs: number, outX: number): void;
   /** Top sentences, one sentence of `rows` rows of the f32 `[rows x B]` block at `data`: best |x| (first token on ties), its x and row; mx/mn (f32). */
   sentenceScan(data: number, rows: number, B: number, bestAbs: number, bestVal: number, bestTok: number, mx: number, mn: number): void;
+  /** Histograms, the f32 `[rows x B]` block at `data`: each value's bin count (f64) += 1, or its neuron's NaN count. */
+  histogramAdd(data: number, rows: number, B: number, bins: number, nBins: number, min: number, scale: number, edges: number, nan: number, counts: number): void;
 }
 
 /** Kernels plus views of the scratch memory (views are renewed when the memory grows). */
@@ -53,7 +55,7 @@ function load(): { kernels: TopWordsKernels; memory: WasmMemory } | null {
     const bytes = Uint8Array.from(atob(topWordsKernelsBase64), (c) => c.charCodeAt(0));
     const inst = new wasm.Instance(new wasm.Module(bytes), {});
     const ex = inst.exports as unknown as TopWordsKernels & { memory: WasmMemory };
-    instance = { kernels: { momentSums: ex.momentSums, typeSums: ex.typeSums, sentenceScan: ex.sentenceScan }, memory: ex.memory };
+    instance = { kernels: { momentSums: ex.momentSums, typeSums: ex.typeSums, sentenceScan: ex.sentenceScan, histogramAdd: ex.histogramAdd }, memory: ex.memory };
   } catch {
     // No WebAssembly SIMD here: the JS loops compute the same numbers.
     instance = null;

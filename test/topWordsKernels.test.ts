@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Histograms } from '../pipelines/histogram.ts';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
 import { accumulateMoments, emptyMoments, encodeMoments } from '../pipelines/moments.ts';
 import { TopSentences } from '../pipelines/topSentences.ts';
@@ -88,5 +89,43 @@ describe('SIMD kernels (WebAssembly)', () => {
       useWasmKernels(true);
       expect(simd).toEqual(js);
     }
+  });
+
+  it('give histograms the same counts as the JS loop (edges, NaN, out of range, constant and unbounded neurons)', () => {
+    const cols = 7;
+    const m = data(900, cols, 11);
+    const min = new Float64Array(cols).fill(Infinity);
+    const max = new Float64Array(cols).fill(-Infinity);
+    for (let i = 0; i < m.data.length; i++) {
+      const j = i % cols;
+      min[j] = Math.min(min[j]!, m.data[i]!);
+      max[j] = Math.max(max[j]!, m.data[i]!);
+    }
+    const h0 = new Histograms({ firstNeuron: 2, min, max, bins: 9 });
+    // values on every bin edge of neuron 0 (as float32, so some land a hair off), NaN, beyond the bounds
+    for (let b = 0; b <= 9; b++) m.data[b * cols] = h0.edge(0, b);
+    m.data[20 * cols + 1] = Number.NaN;
+    m.data[21 * cols + 1] = Number.NEGATIVE_INFINITY;
+    m.data[22 * cols + 1] = max[1]! * 2;
+    // neuron 5: edges exact in float32, values exactly on each
+    min[5] = -4.5;
+    max[5] = 4.5;
+    for (let b = 0; b <= 9; b++) m.data[(30 + b) * cols + 5] = -4.5 + b;
+    for (let r = 0; r < m.rows; r++) m.data[r * cols + 2] = 3; // constant neuron
+    min[2] = max[2] = 3;
+    min[3] = Number.NEGATIVE_INFINITY; // unbounded neuron: one bin
+    min[4] = Infinity; // no value seen in pass 1
+    max[4] = -Infinity;
+    const bytes = (): Uint8Array => {
+      const h = new Histograms({ firstNeuron: 2, min, max, bins: 9 });
+      h.add(m);
+      h.add(matrix(m.data.subarray(0, 5 * cols), 5, cols));
+      return h.encode();
+    };
+    const simd = bytes();
+    useWasmKernels(false);
+    const js = bytes();
+    useWasmKernels(true);
+    expect(simd).toEqual(js);
   });
 });

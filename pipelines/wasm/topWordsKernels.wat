@@ -234,4 +234,58 @@
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
+;; Histograms, one block: for each value x of the [rows x B] f32 block at
+  ;; $data, row by row, neuron j: NaN -> nan[j] += 1; else bin b = 0 when
+  ;; nBins[j] = 1, else floor((x - min[j]) * scale[j]) clamped to
+  ;; [0, nBins[j] - 1] and moved by one against edges[j * (bins + 1) + b]
+  ;; (x < edge(b): b - 1; else x >= edge(b + 1): b + 1); counts[j * bins + b] += 1.
+  ;; nBins i32 [B], min/scale/nan f64 [B], edges f64 [B x (bins + 1)], counts
+  ;; f64 [B x bins]. As Histograms.add (pipelines/histogram.ts).
+  (func (export "histogramAdd") (param $data i32) (param $rows i32) (param $B i32) (param $bins i32)
+        (param $nBins i32) (param $min i32) (param $scale i32) (param $edges i32) (param $nan i32) (param $counts i32)
+    (local $r i32) (local $j i32) (local $p i32) (local $n i32) (local $b i32) (local $e i32) (local $c i32)
+    (local $x f64) (local $t f64)
+    (local.set $p (local.get $data))
+    (local.set $r (i32.const 0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $x (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))))
+            (if (f64.ne (local.get $x) (local.get $x))
+              (then
+                (f64.store (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))
+                  (f64.add (f64.load (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))) (f64.const 1))))
+              (else
+                (local.set $n (i32.load (i32.add (local.get $nBins) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.set $b (i32.const 0))
+                (if (i32.gt_s (local.get $n) (i32.const 1))
+                  (then
+                    (local.set $t (f64.floor (f64.mul
+                      (f64.sub (local.get $x) (f64.load (i32.add (local.get $min) (i32.shl (local.get $j) (i32.const 3)))))
+                      (f64.load (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 3)))))))
+                    (if (f64.ge (local.get $t) (f64.const 0))
+                      (then
+                        (if (f64.ge (local.get $t) (f64.convert_i32_s (local.get $n)))
+                          (then (local.set $b (i32.sub (local.get $n) (i32.const 1))))
+                          (else (local.set $b (i32.trunc_f64_s (local.get $t)))))))
+                    ;; edge table entry of bin b (f64 [bins + 1] per neuron)
+                    (local.set $e (i32.add (local.get $edges)
+                      (i32.shl (i32.add (i32.mul (local.get $j) (i32.add (local.get $bins) (i32.const 1))) (local.get $b)) (i32.const 3))))
+                    (if (i32.and (i32.gt_s (local.get $b) (i32.const 0)) (f64.lt (local.get $x) (f64.load (local.get $e))))
+                      (then (local.set $b (i32.sub (local.get $b) (i32.const 1))))
+                      (else
+                        (if (i32.and (i32.lt_s (i32.add (local.get $b) (i32.const 1)) (local.get $n)) (f64.ge (local.get $x) (f64.load offset=8 (local.get $e))))
+                          (then (local.set $b (i32.add (local.get $b) (i32.const 1)))))))))
+                (local.set $c (i32.add (local.get $counts)
+                  (i32.shl (i32.add (i32.mul (local.get $j) (local.get $bins)) (local.get $b)) (i32.const 3))))
+                (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $cols)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows))))
 )
