@@ -4,33 +4,24 @@
  * unreachable Redis. Each exits non-zero with one line on stderr naming the
  * problem, and no stack trace (README "CLI reference").
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNeurox, type CliRun } from './helpers/cli.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
 import { corpusText } from './pipelineHelpers.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'neurox-cli-errors-'));
 const corpus = join(dir, 'corpus.txt');
 const out = join(dir, 'out');
 const missing = join(dir, 'missing.txt');
 let deadRedis = '';
 
-async function neurox(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function neurox(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const { NEUROX_DEBUG: _debug, ...base } = process.env;
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin', 'neurox.js'), ...args], { cwd: dir, env: { ...base, ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+  return runNeurox(args, { cwd: dir, env: { ...base, ...env }, timeout: 60_000 });
 }
 
 /** A port nothing listens on: bound, then released. */

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runNeurox, type CliRun } from './helpers/cli.ts';
 import { visualizeActivations, type RenderOptions } from '../pipelines/render/svg.ts';
 import { openActivationFile } from '../workers/neuroxFiles/index.ts';
 
@@ -13,14 +13,8 @@ const TOKENS = join(FIXTURES, 'tokens.txt');
 const HDF5 = join(FIXTURES, 'sentences.hdf5');
 const JSONL = join(FIXTURES, 'sentences.json');
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function neurox(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'neurox.js'), ...args], { cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function neurox(...args: string[]): Promise<CliRun> {
+  return runNeurox(args);
 }
 
 /** What visualize_activations draws for sentence i and global neuron g, computed in-process. */

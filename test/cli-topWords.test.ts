@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runNeurox, type CliRun } from './helpers/cli.ts';
 import { openActivationFile } from '../workers/neuroxFiles/index.ts';
 import { fileTopWords } from '../workers/neuroxFiles/topWords.ts';
 import { hasPython, runPython } from './helpers/python.ts';
@@ -14,14 +14,8 @@ const TOKENS = join(FIXTURES, 'tokens.txt');
 const HDF5 = join(FIXTURES, 'sentences.hdf5');
 const JSONL = join(FIXTURES, 'sentences.json');
 
-interface Run { code: number; stdout: string; stderr: string }
-
-function neurox(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'neurox.js'), ...args], { cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function neurox(...args: string[]): Promise<CliRun> {
+  return runNeurox(args);
 }
 
 /** NeuroX's get_top_words (neurox/analysis/corpus.py) restated, on what NeuroX's hdf5 loader reads. */

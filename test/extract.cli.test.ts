@@ -3,30 +3,21 @@
  * a child process), and the progress display they share; `neurox analyze`
  * with an ONNX model.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runNeurox, type CliRun } from './helpers/cli.ts';
 import { createProgress, formatDuration, progressLine } from '../cli/progress.ts';
 import { openActivationFile } from '../workers/neuroxFiles/index.ts';
 import { loadReference, maxAbsDiff, modelDir } from './fixtures/models/reference.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'neurox-cli-extract-'));
 const cacheDir = join(dir, 'cache');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function neurox(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin', 'neurox.js'), ...args], { cwd: root, env: { ...process.env, NEUROX_CACHE_DIR: cacheDir } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function neurox(...args: string[]): Promise<CliRun> {
+  return runNeurox(args, { env: { ...process.env, NEUROX_CACHE_DIR: cacheDir } });
 }
 
 const ref = loadReference('bert');
