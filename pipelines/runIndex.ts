@@ -239,7 +239,9 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
  * NaN/Infinity (not JSON) become null.
  */
 export function scriptSafeJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))
+  // JSON.stringify already writes NaN and +-Infinity as null; a replacer
+  // function (one call per value) only slowed the render index down.
+  return JSON.stringify(value)
     .replace(/</g, '\\u003c')
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
