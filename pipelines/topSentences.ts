@@ -198,7 +198,6 @@ export class TopSentences {
     this.bestAbs.fill(-1);
   }
 
-  /** Folds one token's values (`data[src .. src+n)`) into neurons `[col, col+n)`. */
   /**
    * One sentence's rows for neurons `[col, col + n)`: token t's value of
    * neuron col + j is `data[src + t * stride + j]`. Neuron by neuron over the
@@ -235,6 +234,7 @@ export class TopSentences {
       min[c] = lo;
     }
   }
+
   private commit(sentenceIndex: number, bestAbs = this.bestAbs, bestVal = this.bestVal, bestTok = this.bestTok): void {
     const { k, filled, values } = this;
     for (let c = 0; c < this.nNeurons; c++) {

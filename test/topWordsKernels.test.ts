@@ -9,6 +9,17 @@ import { scratch, useWasmKernels } from '../pipelines/wasmKernels.ts';
 
 afterEach(() => useWasmKernels(true));
 
+/** `f()` with the SIMD kernels, then with the JS loops only. */
+function simdAndJs<T>(f: () => T): [T, T] {
+  const simd = f();
+  useWasmKernels(false);
+  try {
+    return [simd, f()];
+  } finally {
+    useWasmKernels(true);
+  }
+}
+
 // Widths that are and are not multiples of the SIMD width (4), several chunks of rows.
 function data(rows: number, cols: number, seed: number): Matrix {
   let s = seed;
@@ -42,10 +53,7 @@ describe('SIMD kernels (WebAssembly)', () => {
 
   it('give pass 1 the same bits as the JS loop (whole rows and column blocks)', () => {
     for (const [first, n] of [[0, 11], [2, 8], [3, 5], [10, 1]] as const) {
-      const simd = momentsBytes(ms, first, n);
-      useWasmKernels(false);
-      const js = momentsBytes(ms, first, n);
-      useWasmKernels(true);
+      const [simd, js] = simdAndJs(() => momentsBytes(ms, first, n));
       expect(simd).toEqual(js);
     }
   });
@@ -56,10 +64,7 @@ describe('SIMD kernels (WebAssembly)', () => {
       for (const direct of [false, true]) {
         for (const chunks of [ms, [ms[0]!]]) {
           const tk = chunks === ms ? tokens : [tokens[0]!];
-          const simd = typeScoresBytes(chunks, tk, first, mu, direct);
-          useWasmKernels(false);
-          const js = typeScoresBytes(chunks, tk, first, mu, direct);
-          useWasmKernels(true);
+          const [simd, js] = simdAndJs(() => typeScoresBytes(chunks, tk, first, mu, direct));
           expect(simd).toEqual(js);
         }
       }
@@ -83,10 +88,7 @@ describe('SIMD kernels (WebAssembly)', () => {
         t.addRows(m, lengths, 5);
         return t.encode();
       };
-      const simd = bytes();
-      useWasmKernels(false);
-      const js = bytes();
-      useWasmKernels(true);
+      const [simd, js] = simdAndJs(bytes);
       expect(simd).toEqual(js);
     }
   });
@@ -122,10 +124,7 @@ describe('SIMD kernels (WebAssembly)', () => {
       h.add(matrix(m.data.subarray(0, 5 * cols), 5, cols));
       return h.encode();
     };
-    const simd = bytes();
-    useWasmKernels(false);
-    const js = bytes();
-    useWasmKernels(true);
+    const [simd, js] = simdAndJs(bytes);
     expect(simd).toEqual(js);
   });
 });
