@@ -203,7 +203,45 @@ export class TypeScoresBuilder {
     reducer.beginShard({ firstNeuron, nNeurons: mu.length, mu, shards: Int32Array.of(shard) });
     const tokens = this.vocab.tokens;
     const { count, firstOffset } = this;
+    const grouped: GroupedShard = {
+      shard,
+      tokens,
+      firstOffset,
+      count,
+      start: this.start,
+      copyRows: (k0, k1, f32, at) => this.copyRows(k0, k1, f32, at),
+      throwNonFinite: () => this.throwNonFinite(),
+    };
+    if (reducer.addGrouped?.(grouped)) return;
     this.sumTypes((t, abs, x) => reducer.addType(tokens[t]!, shard, firstOffset[t]!, count[t]!, abs, x, 0));
+  }
+
+  // Rows order[k0..k1) of the block, one after another from f32[at].
+  private copyRows(k0: number, k1: number, f32: Float32Array, at: number): void {
+    const { firstNeuron, rowChunk, rowBase, order } = this;
+    const B = this.mu.length;
+    const one = this.chunks.length === 1 ? this.chunks[0]!.m.data : null;
+    for (let k = k0; k < k1; k++) {
+      const r = order[k]!;
+      const base = rowBase[r]! + firstNeuron;
+      f32.set((one ?? this.chunks[rowChunk[r]!]!.m.data).subarray(base, base + B), at + (k - k0) * B);
+    }
+  }
+
+  // The block's rows, [nRows x B] float32, copied to f32[at...] (row r at at + r * B).
+  private copyBlock(f32: Float32Array, at: number): void {
+    const { firstNeuron, rowChunk, rowBase } = this;
+    const B = this.mu.length;
+    const one = this.chunks.length === 1 ? this.chunks[0]! : null;
+    if (one && one.m.cols === B && firstNeuron === one.columnOffset) {
+      f32.set(one.m.data, at);
+      return;
+    }
+    const datas = this.chunks.map((c) => c.m.data);
+    for (let r = 0; r < this.nRows; r++) {
+      const base = rowBase[r]! + firstNeuron;
+      f32.set(datas[rowChunk[r]!]!.subarray(base, base + B), at + r * B);
+    }
   }
 
   /**
@@ -229,15 +267,7 @@ export class TypeScoresBuilder {
       const { f32, f64, i32, kernels } = sc;
       f64.set(mu, 0);
       i32.set(order.subarray(0, nRows), orderOff / 4);
-      const one = this.chunks.length === 1 ? this.chunks[0]! : null;
-      if (one && one.m.cols === B && firstNeuron === one.columnOffset) {
-        f32.set(one.m.data, dataOff / 4);
-      } else {
-        for (let r = 0; r < nRows; r++) {
-          const base = rowBase[r]! + firstNeuron;
-          f32.set(datas[rowChunk[r]!]!.subarray(base, base + B), dataOff / 4 + r * B);
-        }
-      }
+      this.copyBlock(f32, dataOff / 4);
       abs = f64.subarray(B, 2 * B);
       x = f64.subarray(2 * B, 3 * B);
       sumType = (t) => kernels.typeSums(dataOff, B, orderOff, start[t]!, start[t + 1]!, 0, 8 * B, 16 * B);
@@ -357,4 +387,27 @@ function accumulateType(
 export interface TypeScoresSink {
   beginShard(p: Pick<TypeScores, 'firstNeuron' | 'nNeurons' | 'mu' | 'shards'>): void;
   addType(token: string, shard: number, offset: number, count: number, sumAbs: Float64Array, sumX: Float64Array, from: number): void;
+  /**
+   * Sums and adds a whole grouped shard itself (the SIMD kernel into a table
+   * in WebAssembly memory), with the same bytes as `addType` per type; false
+   * (nothing added) when it cannot: then `addType` gets every type.
+   */
+  addGrouped?(g: GroupedShard): boolean;
+}
+
+/** A builder's shard for the current block, its rows grouped by type (`finishInto`). */
+export interface GroupedShard {
+  readonly shard: number;
+  /** `[nTypes]` the shard's types in first-occurrence order. */
+  readonly tokens: readonly string[];
+  /** `[nTypes]` row of each type's first occurrence. */
+  readonly firstOffset: readonly number[];
+  /** `[>= nTypes]` occurrences per type. */
+  readonly count: Float64Array;
+  /** `[>= nTypes + 1]` type t's rows are `order[start[t]..start[t + 1])`, in row order. */
+  readonly start: Int32Array;
+  /** Copies rows `order[k0..k1)` (grouped by type), `[k1 - k0 x nNeurons]` float32, to `f32[at...]`. */
+  copyRows(k0: number, k1: number, f32: Float32Array, at: number): void;
+  /** Throws InputError naming the first NaN or infinite activation of the block. */
+  throwNonFinite(): never;
 }

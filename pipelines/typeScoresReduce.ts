@@ -13,7 +13,12 @@
  */
 import { InputError } from './errors.ts';
 import { LayoutReader, LayoutWriter } from './partialBytes.ts';
-import type { TypeScores, TypeScoresSink } from './typeScores.ts';
+import type { GroupedShard, TypeScores, TypeScoresSink } from './typeScores.ts';
+import { KernelMemory, type Scratch } from './wasmKernels.ts';
+
+// Rows per kernel call in `addGrouped`: gathered into a scratch this size
+// (bytes), which stays in the core's cache while the kernel reads it.
+const BATCH_BYTES = 1 << 20;
 
 export class TypeScoresReducer implements TypeScoresSink {
   private block: { firstNeuron: number; nNeurons: number; mu: Float64Array } | null = null;
@@ -23,8 +28,14 @@ export class TypeScoresReducer implements TypeScoresSink {
   private firstOffset: number[] = [];
   private shards = new Set<number>();
   private count: Float64Array = new Float64Array(0);
+  // The [types x nNeurons] tables. With WebAssembly they live in the private
+  // memory `mem` (sumAbs at byte 0, sumX at byte `region`, the kernel's
+  // scratch after both), where `addGrouped` sums a shard into them in one
+  // kernel call; without it (or past the 2 GiB scratch limit), JS arrays.
   private sumAbs: Float64Array = new Float64Array(0);
   private sumX: Float64Array = new Float64Array(0);
+  private mem: KernelMemory | null | undefined;
+  private region = 0;
 
   /**
    * `expectedTypes` sizes the buffers up front: growing them later copies,
@@ -80,10 +91,7 @@ export class TypeScoresReducer implements TypeScoresSink {
       this.sumX.set(px.subarray(from, from + B), o);
       return;
     }
-    if (shard < this.firstShard[id]! || (shard === this.firstShard[id]! && offset < this.firstOffset[id]!)) {
-      this.firstShard[id] = shard;
-      this.firstOffset[id] = offset;
-    }
+    this.moveFirst(id, shard, offset);
     const { count, sumAbs, sumX } = this;
     count[id] = count[id]! + n;
     for (let j = 0; j < B; j++) {
@@ -119,12 +127,121 @@ export class TypeScoresReducer implements TypeScoresSink {
     const cap = Math.max(nTypes, this.capacity);
     if (cap > this.count.length) {
       const n = Math.max(cap, Math.ceil(this.count.length * 1.5));
-      this.count = grow(this.count, n, this.tokens.length);
+      const g = new Float64Array(n);
+      g.set(this.count.subarray(0, this.tokens.length));
+      this.count = g;
     }
-    if (cap * B > this.sumAbs.length) {
-      const n = Math.max(cap * B, Math.ceil(this.sumAbs.length * 1.5));
-      this.sumAbs = grow(this.sumAbs, n, this.tokens.length * B);
-      this.sumX = grow(this.sumX, n, this.tokens.length * B);
+    if (cap * B > this.sumAbs.length) this.resize(Math.max(cap * B, Math.ceil(this.sumAbs.length * 1.5)), this.tokens.length * B);
+  }
+
+  // Tables of `n` values each, keeping the first `keep`.
+  private resize(n: number, keep: number): void {
+    if (this.mem === undefined) this.mem = KernelMemory.create();
+    if (this.mem !== null) {
+      const region = Math.ceil((8 * n) / 16) * 16;
+      const sc = this.mem.ensure(2 * region);
+      if (sc !== null) {
+        // sumX moves up to its new place (copyWithin copies overlapping ranges correctly).
+        if (keep > 0) sc.u8.copyWithin(region, this.region, this.region + 8 * keep);
+        this.region = region;
+        this.views(sc);
+        return;
+      }
+      // Past the scratch limit: JS arrays from here on.
+      const abs = new Float64Array(n);
+      const x = new Float64Array(n);
+      abs.set(this.sumAbs.subarray(0, keep));
+      x.set(this.sumX.subarray(0, keep));
+      this.mem = null;
+      this.sumAbs = abs;
+      this.sumX = x;
+      return;
+    }
+    this.sumAbs = grow(this.sumAbs, n, keep);
+    this.sumX = grow(this.sumX, n, keep);
+  }
+
+  // Views of the tables in (possibly grown) WebAssembly memory.
+  private views(sc: Scratch): void {
+    if (this.sumAbs.buffer === sc.f64.buffer && this.sumAbs.length === this.region / 8) return;
+    this.sumAbs = new Float64Array(sc.f64.buffer, 0, this.region / 8);
+    this.sumX = new Float64Array(sc.f64.buffer, this.region, this.region / 8);
+  }
+
+  /**
+   * `TypeScoresSink.addGrouped`: the shard's types summed by the SIMD kernel
+   * straight into the tables, in batches of rows gathered by type into a
+   * scratch that stays in cache (BATCH_BYTES).
+   */
+  addGrouped(g: GroupedShard): boolean {
+    const B = this.block!.nNeurons;
+    const nTypes = g.tokens.length;
+    let fresh = 0;
+    for (let t = 0; t < nTypes; t++) if (!this.ids.has(g.tokens[t]!)) fresh++;
+    this.reserve(this.tokens.length + fresh, B);
+    if (!this.mem) return false;
+    // A multiple of 4 rows: a type split over batches is split between groups of 4.
+    const batch = Math.max(4, Math.floor(BATCH_BYTES / (4 * B)) & ~3);
+    // Scratch after the tables (bytes): segments i32 [3 x batch]; mu, out f64; the batch's rows f32.
+    const segOff = 2 * this.region;
+    const muOff = Math.ceil((segOff + 12 * batch) / 16) * 16;
+    const outOff = muOff + 8 * B;
+    const dataOff = outOff + 16 * B;
+    const sc = this.mem.ensure(dataOff + 4 * batch * B);
+    if (sc === null) return false;
+    this.views(sc);
+    const { i32, f64, f32, kernels } = sc;
+    const { count } = this;
+    const rowOf = new Int32Array(nTypes);
+    const isNew = new Uint8Array(nTypes);
+    for (let t = 0; t < nTypes; t++) {
+      const token = g.tokens[t]!;
+      let id = this.ids.get(token);
+      if (id === undefined) {
+        id = this.tokens.length;
+        this.ids.set(token, id);
+        this.tokens.push(token);
+        this.firstShard.push(g.shard);
+        this.firstOffset.push(g.firstOffset[t]!);
+        count[id] = g.count[t]!;
+        // A new row: the kernel copies the type's sums in (flag 4), as `addType` does.
+        isNew[t] = 4;
+      } else {
+        this.moveFirst(id, g.shard, g.firstOffset[t]!);
+        count[id] = count[id]! + g.count[t]!;
+      }
+      rowOf[t] = id;
+    }
+    f64.set(this.block!.mu, muOff / 8);
+    const { start } = g;
+    let t = 0;
+    let k = 0;
+    while (t < nTypes) {
+      let rows = 0;
+      let nSegs = 0;
+      while (t < nTypes && rows < batch) {
+        const end = start[t + 1]!;
+        let take = Math.min(end - k, batch - rows);
+        if (k + take < end) take -= take % 4;
+        if (take === 0) break;
+        g.copyRows(k, k + take, f32, dataOff / 4 + rows * B);
+        const q = segOff / 4 + 3 * nSegs++;
+        i32[q] = rowOf[t]!;
+        i32[q + 1] = take;
+        i32[q + 2] = (k === start[t]! ? 1 : 0) | (k + take === end ? 2 | isNew[t]! : 0);
+        rows += take;
+        k += take;
+        if (k === end) t++;
+      }
+      if (kernels.typeSumsInto(dataOff, B, segOff, nSegs, muOff, outOff, 0, this.region) >= 0) g.throwNonFinite();
+    }
+    return true;
+  }
+
+  private moveFirst(id: number, shard: number, offset: number): void {
+    if (shard < this.firstShard[id]! || (shard === this.firstShard[id]! && offset < this.firstOffset[id]!)) {
+      this.firstShard[id] = shard;
+      this.firstOffset[id] = offset;
     }
   }
 

@@ -6,8 +6,10 @@
  * typeScores.ts and histogram.ts (per neuron, values in row order, float64
  * sums, float32 comparisons), so results do not depend on which ran; test/topWordsKernels.test.ts checks that bit for bit.
  *
- * One instance per process with one linear memory, used as scratch by one
- * synchronous call at a time (JS is single-threaded; no kernel calls back).
+ * A shared instance per process whose linear memory is scratch for one
+ * synchronous call at a time (JS is single-threaded; no kernel calls back),
+ * and private instances (`KernelMemory.create`) for data that lives in
+ * WebAssembly memory between calls: a pass-2 reducer's table.
  * Source: wasm/topWordsKernels.wat.
  */
 import { topWordsKernelsBase64 } from './wasm/topWordsKernels.ts';
@@ -17,6 +19,15 @@ export interface TopWordsKernels {
   momentSums(data: number, rows: number, B: number, shift: number, s1: number, s2: number, mn: number, mx: number): void;
   /** Pass 2 for one type: rows `order[k0..k1)` (i32 at byte offset `order`) of the f32 block at `data`; writes f64 outAbs, outX. */
   typeSums(data: number, B: number, order: number, k0: number, k1: number, mu: number, outAbs: number, outX: number): void;
+  /**
+   * Pass 2 for a batch of a shard's rows grouped by type, added into a table:
+   * segments (i32 triples at `segs`: table row, rows, flags 1 = type's first,
+   * 2 = type's last) take consecutive rows of `data`; a type's sums (as
+   * typeSums, in out f64 [2B]) go into its row of tableAbs/tableX (f64 [B]
+   * per row) at its last segment. Returns the first segment whose type has a
+   * non-finite |x - mu| sum (not added), or -1.
+   */
+  typeSumsInto(data: number, B: number, segs: number, nSegs: number, mu: number, out: number, tableAbs: number, tableX: number): number;
   /** Top sentences, one sentence of `rows` rows of the f32 `[rows x B]` block at `data`: best |x| (first token on ties), its x and row; mx/mn (f32). */
   sentenceScan(data: number, rows: number, B: number, bestAbs: number, bestVal: number, bestTok: number, mx: number, mn: number): void;
   /** Histograms, the f32 `[rows x B]` block at `data`: each value's bin count (f64) += 1, or its neuron's NaN count. */
@@ -29,6 +40,7 @@ export interface Scratch {
   readonly f32: Float32Array;
   readonly f64: Float64Array;
   readonly i32: Int32Array;
+  readonly u8: Uint8Array;
 }
 
 // Beyond this a block is summed by the JS fallback (wasm32 memory tops out at 4 GiB).
@@ -45,25 +57,64 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-let instance: { kernels: TopWordsKernels; memory: WasmMemory } | null | undefined;
+let compiled: object | null | undefined;
 
-function load(): { kernels: TopWordsKernels; memory: WasmMemory } | null {
-  if (instance !== undefined) return instance;
-  if (globalThis.process?.env?.NEUROX_NO_WASM === '1') return (instance = null);
-  if (!wasm) return (instance = null);
+function compile(): object | null {
+  if (compiled !== undefined) return compiled;
+  if (globalThis.process?.env?.NEUROX_NO_WASM === '1' || !wasm) return (compiled = null);
   try {
     const bytes = Uint8Array.from(atob(topWordsKernelsBase64), (c) => c.charCodeAt(0));
-    const inst = new wasm.Instance(new wasm.Module(bytes), {});
-    const ex = inst.exports as unknown as TopWordsKernels & { memory: WasmMemory };
-    instance = { kernels: { momentSums: ex.momentSums, typeSums: ex.typeSums, sentenceScan: ex.sentenceScan, histogramAdd: ex.histogramAdd }, memory: ex.memory };
+    compiled = new wasm.Module(bytes);
   } catch {
     // No WebAssembly SIMD here: the JS loops compute the same numbers.
-    instance = null;
+    compiled = null;
   }
-  return instance;
+  return compiled;
 }
 
-let views: Scratch | null = null;
+/**
+ * One instance of the kernels with its own linear memory, and views of it
+ * (renewed when the memory grows: growing detaches the old views).
+ */
+export class KernelMemory {
+  private readonly memory: WasmMemory;
+  private views: Scratch;
+
+  private constructor(module: object) {
+    const ex = new wasm!.Instance(module, {}).exports as unknown as TopWordsKernels & { memory: WasmMemory };
+    const kernels: TopWordsKernels = {
+      momentSums: ex.momentSums, typeSums: ex.typeSums, typeSumsInto: ex.typeSumsInto, sentenceScan: ex.sentenceScan, histogramAdd: ex.histogramAdd,
+    };
+    this.memory = ex.memory;
+    this.views = KernelMemory.viewsOf(kernels, ex.memory.buffer);
+  }
+
+  /** A new instance, or null without WebAssembly SIMD (or with the kernels turned off). */
+  static create(): KernelMemory | null {
+    const m = enabled ? compile() : null;
+    return m === null ? null : new KernelMemory(m);
+  }
+
+  /** Bytes of linear memory now. */
+  get bytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** The kernels and views of at least `bytes` of memory, or null past MAX_SCRATCH_BYTES. */
+  ensure(bytes: number): Scratch | null {
+    if (bytes > MAX_SCRATCH_BYTES) return null;
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    if (this.views.f64.buffer !== this.memory.buffer) this.views = KernelMemory.viewsOf(this.views.kernels, this.memory.buffer);
+    return this.views;
+  }
+
+  private static viewsOf(kernels: TopWordsKernels, b: ArrayBuffer): Scratch {
+    return { kernels, f32: new Float32Array(b), f64: new Float64Array(b), i32: new Int32Array(b), u8: new Uint8Array(b) };
+  }
+}
+
+let shared: KernelMemory | null | undefined;
 let enabled = true;
 
 /** Turns the SIMD kernels off (true: on where available); for tests that compare both paths. */
@@ -72,17 +123,12 @@ export function useWasmKernels(on: boolean): void {
 }
 
 /**
- * The kernels with at least `bytes` of scratch memory, or null (no SIMD, or
- * more than MAX_SCRATCH_BYTES): then callers use their JS loop.
+ * The shared instance's kernels with at least `bytes` of scratch memory, or
+ * null (no SIMD, or more than MAX_SCRATCH_BYTES): then callers use their JS
+ * loop. One synchronous call at a time uses it (JS is single-threaded).
  */
 export function scratch(bytes: number): Scratch | null {
-  const k = enabled ? load() : null;
-  if (k === null || bytes > MAX_SCRATCH_BYTES) return null;
-  const have = k.memory.buffer.byteLength;
-  if (bytes > have) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  if (views === null || views.f64.buffer !== k.memory.buffer) {
-    const b = k.memory.buffer;
-    views = { kernels: k.kernels, f32: new Float32Array(b), f64: new Float64Array(b), i32: new Int32Array(b) };
-  }
-  return views;
+  if (!enabled) return null;
+  if (shared === undefined) shared = KernelMemory.create();
+  return shared === null ? null : shared.ensure(bytes);
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { InputError } from '../pipelines/errors.ts';
 import { Histograms } from '../pipelines/histogram.ts';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
 import { accumulateMoments, emptyMoments, encodeMoments } from '../pipelines/moments.ts';
@@ -69,6 +70,66 @@ describe('SIMD kernels (WebAssembly)', () => {
         }
       }
     }
+  });
+
+  it('give pass 1 the same min and max as the JS loop for zeros of both signs', () => {
+    // JS keeps the first of equal values (x < min, x > max): +0 then -0 stays +0, -0 then +0 stays -0
+    const cols = 9;
+    const m = data(300, cols, 5);
+    for (let r = 0; r < m.rows; r++) {
+      m.data[r * cols] = r % 2 ? -0 : 0;
+      m.data[r * cols + 5] = r % 2 ? 0 : -0;
+      m.data[r * cols + 8] = r % 3 ? -0 : 0;
+    }
+    const [simd, js] = simdAndJs(() => momentsBytes([m], 0, cols));
+    expect(simd).toEqual(js);
+    const view = (b: Uint8Array): Float64Array => new Float64Array(b.slice().buffer);
+    expect(view(simd)).toEqual(view(js));
+  });
+
+  it('give pass 2 into a reducer the same bits when a type is split over kernel batches (wide blocks, two shards)', () => {
+    // 1 MiB batches hold 12 rows of 20,001 float32 neurons: 'the' (49 rows after 'x') spans five
+    // batches, starting in the middle of the first, so its first split falls inside a group of 4
+    const cols = 20_001;
+    const shards = [data(90, cols, 21), data(37, cols, 22)];
+    const word = (r: number, s: number): string => (r === 0 ? 'x' : r % 9 < 5 ? 'the' : `w${(r * 5 + s) % 11}`);
+    const words = shards.map((m, s) => Array.from({ length: m.rows }, (_, r) => word(r, s)));
+    // means with all 53 bits: x - mu rounds, so the sums depend on the order of the adds
+    // (float32 values alone add exactly in float64)
+    const mu = Float64Array.from({ length: cols - 3 }, (_, j) => (j % 17) - 8 + 1 / 3 + j * 1e-7);
+    const bytes = (): Uint8Array => {
+      const r = new TypeScoresReducer({ expectedTypes: 4 });
+      shards.forEach((m, s) => {
+        const b = new TypeScoresBuilder({ shard: s, firstNeuron: 2, mu });
+        b.add(words[s]!, m);
+        b.finishInto(r);
+      });
+      return encodeTypeScores(r.finish());
+    };
+    const [simd, js] = simdAndJs(bytes);
+    expect(simd.length).toBeGreaterThan(16 * 12 * (cols - 3));
+    // (toEqual on megabytes is slow) the first byte that differs, or -1
+    expect(js.length).toBe(simd.length);
+    expect(simd.findIndex((v, i) => v !== js[i])).toBe(-1);
+  });
+
+  it('name the first non-finite activation from the kernel that adds into a reducer, as the JS loop does', () => {
+    const m = data(40, 6, 31);
+    m.data[17 * 6 + 4] = Number.NaN;
+    const tokens = Array.from({ length: 40 }, (_, r) => `t${r % 3}`);
+    const run = (): unknown => {
+      const b = new TypeScoresBuilder({ shard: 0, firstNeuron: 0, mu: new Float64Array(6) });
+      b.add(tokens, m, { label: 'shard 3' });
+      try {
+        b.finishInto(new TypeScoresReducer());
+        return null;
+      } catch (e) {
+        return e;
+      }
+    };
+    const [simd, js] = simdAndJs(run);
+    expect(simd).toEqual(new InputError('shard 3, token 17, neuron 4: activation NaN is not finite'));
+    expect(js).toEqual(simd);
   });
 
   it('give top sentences the same bits as the JS loop (ties, NaN, -0, widths 11 and 8)', () => {

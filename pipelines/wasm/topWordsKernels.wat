@@ -5,56 +5,97 @@
 (module
   (memory (export "memory") 1)
   ;; Pass 1, one chunk of rows: for the [rows x B] f32 block at $data, with a
-  ;; shift K per neuron: s1 += x - K, s2 += (x - K)^2 (f64), mn/mx = min/max (f32).
+  ;; shift K per neuron: s1 += x - K, s2 += (x - K)^2 (f64), mn/mx (f32; x < mn
+  ;; / x > mx take x: NaN and a zero of the other sign never replace, as in JS).
+  ;; Tiles of 4 neurons, rows inner: each tile's sums stay in registers and
+  ;; its 16-byte slice of a row shares cache lines with the next 3 tiles
+  ;; (0.5 ns per value; sums in memory row by row took 1-1.5 ns). Each
+  ;; neuron's values are still added in row order: the same bits.
   (func (export "momentSums") (param $data i32) (param $rows i32) (param $B i32)
         (param $shift i32) (param $s1 i32) (param $s2 i32) (param $mn i32) (param $mx i32)
-    (local $r i32) (local $j i32) (local $p i32) (local $B4 i32)
-    (local $v v128) (local $lo v128) (local $hi v128) (local $j8 i32) (local $j4 i32)
-    (local $x f32) (local $d f64)
+    (local $r i32) (local $j i32) (local $p i32) (local $B4 i32) (local $rowBytes i32) (local $j8 i32) (local $j4 i32)
+    (local $v v128) (local $lo v128) (local $hi v128)
+    (local $klo v128) (local $khi v128) (local $a1 v128) (local $b1 v128) (local $a2 v128) (local $b2 v128)
+    (local $vmn v128) (local $vmx v128)
+    (local $x f32) (local $d f64) (local $k f64) (local $t1 f64) (local $t2 f64) (local $smn f32) (local $smx f32)
     (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
-    (local.set $p (local.get $data))
-    (local.set $r (i32.const 0))
-    (block $done
-      (loop $rows
-        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
-        (local.set $j (i32.const 0))
-        (block $simd_done
-          (loop $cols
-            (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
-            (local.set $v (v128.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-            (local.set $lo (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (v128.load (i32.add (local.get $shift) (local.get $j8)))))
-            (local.set $hi (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (v128.load offset=16 (i32.add (local.get $shift) (local.get $j8)))))
-            (v128.store (i32.add (local.get $s1) (local.get $j8)) (f64x2.add (v128.load (i32.add (local.get $s1) (local.get $j8))) (local.get $lo)))
-            (v128.store offset=16 (i32.add (local.get $s1) (local.get $j8)) (f64x2.add (v128.load offset=16 (i32.add (local.get $s1) (local.get $j8))) (local.get $hi)))
-            (v128.store (i32.add (local.get $s2) (local.get $j8)) (f64x2.add (v128.load (i32.add (local.get $s2) (local.get $j8))) (f64x2.mul (local.get $lo) (local.get $lo))))
-            (v128.store offset=16 (i32.add (local.get $s2) (local.get $j8)) (f64x2.add (v128.load offset=16 (i32.add (local.get $s2) (local.get $j8))) (f64x2.mul (local.get $hi) (local.get $hi))))
-            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
-            (v128.store (i32.add (local.get $mn) (local.get $j4)) (f32x4.min (v128.load (i32.add (local.get $mn) (local.get $j4))) (local.get $v)))
-            (v128.store (i32.add (local.get $mx) (local.get $j4)) (f32x4.max (v128.load (i32.add (local.get $mx) (local.get $j4))) (local.get $v)))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $cols)))
-        (block $rem_done
-          (loop $rem
-            (br_if $rem_done (i32.ge_u (local.get $j) (local.get $B)))
-            (local.set $x (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-            (local.set $d (f64.sub (f64.promote_f32 (local.get $x)) (f64.load (i32.add (local.get $shift) (local.get $j8)))))
-            (f64.store (i32.add (local.get $s1) (local.get $j8)) (f64.add (f64.load (i32.add (local.get $s1) (local.get $j8))) (local.get $d)))
-            (f64.store (i32.add (local.get $s2) (local.get $j8)) (f64.add (f64.load (i32.add (local.get $s2) (local.get $j8))) (f64.mul (local.get $d) (local.get $d))))
-            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
-            (f32.store (i32.add (local.get $mn) (local.get $j4)) (f32.min (f32.load (i32.add (local.get $mn) (local.get $j4))) (local.get $x)))
-            (f32.store (i32.add (local.get $mx) (local.get $j4)) (f32.max (f32.load (i32.add (local.get $mx) (local.get $j4))) (local.get $x)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $rem)))
-        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $rows))))
-;; Pass 2, one token type: over rows order[k0..k1) (i32 row indices) of the
+    (local.set $rowBytes (i32.shl (local.get $B) (i32.const 2)))
+    (local.set $j (i32.const 0))
+    (block $tiles_done
+      (loop $tiles
+        (br_if $tiles_done (i32.ge_u (local.get $j) (local.get $B4)))
+        (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+        (local.set $klo (v128.load (i32.add (local.get $shift) (local.get $j8))))
+        (local.set $khi (v128.load offset=16 (i32.add (local.get $shift) (local.get $j8))))
+        (local.set $a1 (v128.load (i32.add (local.get $s1) (local.get $j8))))
+        (local.set $b1 (v128.load offset=16 (i32.add (local.get $s1) (local.get $j8))))
+        (local.set $a2 (v128.load (i32.add (local.get $s2) (local.get $j8))))
+        (local.set $b2 (v128.load offset=16 (i32.add (local.get $s2) (local.get $j8))))
+        (local.set $vmn (v128.load (i32.add (local.get $mn) (local.get $j4))))
+        (local.set $vmx (v128.load (i32.add (local.get $mx) (local.get $j4))))
+        (local.set $p (i32.add (local.get $data) (local.get $j4)))
+        (local.set $r (local.get $rows))
+        (block $rows_done
+          (loop $rows_loop
+            (br_if $rows_done (i32.eqz (local.get $r)))
+            (local.set $v (v128.load (local.get $p)))
+            (local.set $lo (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $klo)))
+            (local.set $hi (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))) (local.get $khi)))
+            (local.set $a1 (f64x2.add (local.get $a1) (local.get $lo)))
+            (local.set $b1 (f64x2.add (local.get $b1) (local.get $hi)))
+            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $lo) (local.get $lo))))
+            (local.set $b2 (f64x2.add (local.get $b2) (f64x2.mul (local.get $hi) (local.get $hi))))
+            ;; pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a
+            (local.set $vmn (f32x4.pmin (local.get $vmn) (local.get $v)))
+            (local.set $vmx (f32x4.pmax (local.get $vmx) (local.get $v)))
+            (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+            (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+            (br $rows_loop)))
+        (v128.store (i32.add (local.get $s1) (local.get $j8)) (local.get $a1))
+        (v128.store offset=16 (i32.add (local.get $s1) (local.get $j8)) (local.get $b1))
+        (v128.store (i32.add (local.get $s2) (local.get $j8)) (local.get $a2))
+        (v128.store offset=16 (i32.add (local.get $s2) (local.get $j8)) (local.get $b2))
+        (v128.store (i32.add (local.get $mn) (local.get $j4)) (local.get $vmn))
+        (v128.store (i32.add (local.get $mx) (local.get $j4)) (local.get $vmx))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $tiles)))
+    ;; The last B mod 4 neurons, one at a time.
+    (block $rem_done
+      (loop $rem
+        (br_if $rem_done (i32.ge_u (local.get $j) (local.get $B)))
+        (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+        (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+        (local.set $k (f64.load (i32.add (local.get $shift) (local.get $j8))))
+        (local.set $t1 (f64.load (i32.add (local.get $s1) (local.get $j8))))
+        (local.set $t2 (f64.load (i32.add (local.get $s2) (local.get $j8))))
+        (local.set $smn (f32.load (i32.add (local.get $mn) (local.get $j4))))
+        (local.set $smx (f32.load (i32.add (local.get $mx) (local.get $j4))))
+        (local.set $p (i32.add (local.get $data) (local.get $j4)))
+        (local.set $r (local.get $rows))
+        (block $rrows_done
+          (loop $rrows
+            (br_if $rrows_done (i32.eqz (local.get $r)))
+            (local.set $x (f32.load (local.get $p)))
+            (local.set $d (f64.sub (f64.promote_f32 (local.get $x)) (local.get $k)))
+            (local.set $t1 (f64.add (local.get $t1) (local.get $d)))
+            (local.set $t2 (f64.add (local.get $t2) (f64.mul (local.get $d) (local.get $d))))
+            (if (f32.lt (local.get $x) (local.get $smn)) (then (local.set $smn (local.get $x))))
+            (if (f32.gt (local.get $x) (local.get $smx)) (then (local.set $smx (local.get $x))))
+            (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+            (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+            (br $rrows)))
+        (f64.store (i32.add (local.get $s1) (local.get $j8)) (local.get $t1))
+        (f64.store (i32.add (local.get $s2) (local.get $j8)) (local.get $t2))
+        (f32.store (i32.add (local.get $mn) (local.get $j4)) (local.get $smn))
+        (f32.store (i32.add (local.get $mx) (local.get $j4)) (local.get $smx))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $rem))))
+  ;; Pass 2, one token type: over rows order[k0..k1) (i32 row indices) of the
   ;; [rows x B] f32 block at $data, in order: outAbs[j] = sum |x - mu[j]|,
   ;; outX[j] = sum x (f64 [B] each, overwritten). Rows go four at a time,
   ;; acc + ((r0 + r1) + (r2 + r3)), then one at a time: as the JS fallback.
-  (func (export "typeSums") (param $data i32) (param $B i32) (param $order i32) (param $k0 i32) (param $k1 i32)
+  (func $typeSums (export "typeSums") (param $data i32) (param $B i32) (param $order i32) (param $k0 i32) (param $k1 i32)
         (param $mu i32) (param $outAbs i32) (param $outX i32)
     (local $k i32) (local $j i32) (local $p i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $rowBytes i32)
     (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
@@ -174,7 +215,199 @@
             (br $rem)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $rows))))
-;; Top sentences, one sentence: over its rows r = 0..rows-1 of the [rows x B]
+;; Pass 2, consecutive rows: the n rows (f32 [B] each) at $p added into
+  ;; outAbs[j] += |x - mu[j]|, outX[j] += x, four rows at a time,
+  ;; acc + ((r0 + r1) + (r2 + r3)), then one at a time: as typeSums.
+  (func $accRows (param $p i32) (param $n i32) (param $B i32) (param $mu i32) (param $outAbs i32) (param $outX i32)
+    (local $k i32) (local $j i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $rb i32)
+    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
+    (local $mlo v128) (local $mhi v128)
+    (local $l0 v128) (local $l1 v128) (local $l2 v128) (local $l3 v128)
+    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
+    (local $m f64) (local $x f64) (local $x0 f64) (local $x1 f64) (local $x2 f64) (local $x3 f64)
+    (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
+    (local.set $rb (i32.shl (local.get $B) (i32.const 2)))
+    (local.set $k (local.get $n))
+    (block $groups_done
+      (loop $groups
+        (br_if $groups_done (i32.lt_u (local.get $k) (i32.const 4)))
+        (local.set $p0 (local.get $p))
+        (local.set $p1 (i32.add (local.get $p0) (local.get $rb)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $rb)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $rb)))
+        (local.set $j (i32.const 0))
+        (block $gsimd_done
+          (loop $gcols
+            (br_if $gsimd_done (i32.ge_u (local.get $j) (local.get $B4)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (local.set $mlo (v128.load (i32.add (local.get $mu) (local.get $j8))))
+            (local.set $mhi (v128.load offset=16 (i32.add (local.get $mu) (local.get $j8))))
+            (local.set $l0 (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p0) (local.get $j4)))))
+            (local.set $h0 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p0) (local.get $j4)))))
+            (local.set $l1 (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p1) (local.get $j4)))))
+            (local.set $h1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p1) (local.get $j4)))))
+            (local.set $l2 (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p2) (local.get $j4)))))
+            (local.set $h2 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p2) (local.get $j4)))))
+            (local.set $l3 (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p3) (local.get $j4)))))
+            (local.set $h3 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p3) (local.get $j4)))))
+            (v128.store (i32.add (local.get $outAbs) (local.get $j8))
+              (f64x2.add (v128.load (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64x2.add
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $l0) (local.get $mlo))) (f64x2.abs (f64x2.sub (local.get $l1) (local.get $mlo))))
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $l2) (local.get $mlo))) (f64x2.abs (f64x2.sub (local.get $l3) (local.get $mlo)))))))
+            (v128.store offset=16 (i32.add (local.get $outAbs) (local.get $j8))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64x2.add
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $h0) (local.get $mhi))) (f64x2.abs (f64x2.sub (local.get $h1) (local.get $mhi))))
+                  (f64x2.add (f64x2.abs (f64x2.sub (local.get $h2) (local.get $mhi))) (f64x2.abs (f64x2.sub (local.get $h3) (local.get $mhi)))))))
+            (v128.store (i32.add (local.get $outX) (local.get $j8))
+              (f64x2.add (v128.load (i32.add (local.get $outX) (local.get $j8)))
+                (f64x2.add (f64x2.add (local.get $l0) (local.get $l1)) (f64x2.add (local.get $l2) (local.get $l3)))))
+            (v128.store offset=16 (i32.add (local.get $outX) (local.get $j8))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $outX) (local.get $j8)))
+                (f64x2.add (f64x2.add (local.get $h0) (local.get $h1)) (f64x2.add (local.get $h2) (local.get $h3)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $gcols)))
+        (block $grem_done
+          (loop $grem
+            (br_if $grem_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (local.set $m (f64.load (i32.add (local.get $mu) (local.get $j8))))
+            (local.set $x0 (f64.promote_f32 (f32.load (i32.add (local.get $p0) (local.get $j4)))))
+            (local.set $x1 (f64.promote_f32 (f32.load (i32.add (local.get $p1) (local.get $j4)))))
+            (local.set $x2 (f64.promote_f32 (f32.load (i32.add (local.get $p2) (local.get $j4)))))
+            (local.set $x3 (f64.promote_f32 (f32.load (i32.add (local.get $p3) (local.get $j4)))))
+            (f64.store (i32.add (local.get $outAbs) (local.get $j8))
+              (f64.add (f64.load (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64.add
+                  (f64.add (f64.abs (f64.sub (local.get $x0) (local.get $m))) (f64.abs (f64.sub (local.get $x1) (local.get $m))))
+                  (f64.add (f64.abs (f64.sub (local.get $x2) (local.get $m))) (f64.abs (f64.sub (local.get $x3) (local.get $m)))))))
+            (f64.store (i32.add (local.get $outX) (local.get $j8))
+              (f64.add (f64.load (i32.add (local.get $outX) (local.get $j8)))
+                (f64.add (f64.add (local.get $x0) (local.get $x1)) (f64.add (local.get $x2) (local.get $x3)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $grem)))
+        (local.set $p (i32.add (local.get $p3) (local.get $rb)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 4)))
+        (br $groups)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $j (i32.const 0))
+        (block $simd_done
+          (loop $cols
+            (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (local.set $l0 (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $p) (local.get $j4)))))
+            (local.set $h0 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p) (local.get $j4)))))
+            (v128.store (i32.add (local.get $outAbs) (local.get $j8))
+              (f64x2.add (v128.load (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64x2.abs (f64x2.sub (local.get $l0) (v128.load (i32.add (local.get $mu) (local.get $j8)))))))
+            (v128.store offset=16 (i32.add (local.get $outAbs) (local.get $j8))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64x2.abs (f64x2.sub (local.get $h0) (v128.load offset=16 (i32.add (local.get $mu) (local.get $j8)))))))
+            (v128.store (i32.add (local.get $outX) (local.get $j8))
+              (f64x2.add (v128.load (i32.add (local.get $outX) (local.get $j8))) (local.get $l0)))
+            (v128.store offset=16 (i32.add (local.get $outX) (local.get $j8))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $outX) (local.get $j8))) (local.get $h0)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        (block $rem_done
+          (loop $rem
+            (br_if $rem_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $x (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (f64.store (i32.add (local.get $outAbs) (local.get $j8))
+              (f64.add (f64.load (i32.add (local.get $outAbs) (local.get $j8)))
+                (f64.abs (f64.sub (local.get $x) (f64.load (i32.add (local.get $mu) (local.get $j8)))))))
+            (f64.store (i32.add (local.get $outX) (local.get $j8))
+              (f64.add (f64.load (i32.add (local.get $outX) (local.get $j8))) (local.get $x)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $rem)))
+        (local.set $p (i32.add (local.get $p) (local.get $rb)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $rows))))
+  ;; Pass 2, a batch of segments added into a reducer's table: the batch's
+  ;; rows sit one after another at $data, grouped by type; segment s (i32
+  ;; triples at $segs: table row, rows, flags) takes the next `rows` of them.
+  ;; Flag 1: the type's first segment (its sums start at 0); flag 2: its last
+  ;; (then, unless one of its |x - mu| sums is NaN or infinite, which returns
+  ;; s with nothing more added, tableAbs/tableX row += the sums, or = them
+  ;; with flag 4: a row new to the table). A type
+  ;; split over segments is split after a multiple of 4 rows, so its sums are
+  ;; those of one typeSums call. Returns -1 when every segment went in. Sums
+  ;; at $out: f64 [B] abs then [B] x. As TypeScoresBuilder.sumTypes +
+  ;; TypeScoresReducer.addType, bit for bit.
+  (func (export "typeSumsInto") (param $data i32) (param $B i32) (param $segs i32) (param $nSegs i32)
+        (param $mu i32) (param $out i32) (param $tableAbs i32) (param $tableX i32) (result i32)
+    (local $s i32) (local $j i32) (local $B2 i32) (local $j8 i32) (local $row i32) (local $ox i32) (local $ta i32) (local $tx i32)
+    (local $n i32) (local $flags i32) (local $q i32) (local $p i32)
+    (local $chk v128) (local $c f64)
+    (local.set $B2 (i32.and (local.get $B) (i32.const -2)))
+    (local.set $ox (i32.add (local.get $out) (i32.shl (local.get $B) (i32.const 3))))
+    (local.set $p (local.get $data))
+    (local.set $s (i32.const 0))
+    (block $done
+      (loop $segments
+        (br_if $done (i32.ge_u (local.get $s) (local.get $nSegs)))
+        (local.set $q (i32.add (local.get $segs) (i32.mul (local.get $s) (i32.const 12))))
+        (local.set $n (i32.load offset=4 (local.get $q)))
+        (local.set $flags (i32.load offset=8 (local.get $q)))
+        (if (i32.and (local.get $flags) (i32.const 1))
+          (then (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $B) (i32.const 4)))))
+        (call $accRows (local.get $p) (local.get $n) (local.get $B) (local.get $mu) (local.get $out) (local.get $ox))
+        (local.set $p (i32.add (local.get $p) (i32.mul (local.get $n) (i32.shl (local.get $B) (i32.const 2)))))
+        (if (i32.and (local.get $flags) (i32.const 2))
+          (then
+            ;; the sum of a type's |x - mu| sums is NaN or infinite iff one is
+            ;; (each is under 2^129 x 2^31: no overflow)
+            (local.set $chk (f64x2.splat (f64.const 0)))
+            (local.set $j (i32.const 0))
+            (block $c_done
+              (loop $c_loop
+                (br_if $c_done (i32.ge_u (local.get $j) (local.get $B2)))
+                (local.set $chk (f64x2.add (local.get $chk) (v128.load (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 2)))
+                (br $c_loop)))
+            (local.set $c (f64.add (f64x2.extract_lane 0 (local.get $chk)) (f64x2.extract_lane 1 (local.get $chk))))
+            (if (i32.lt_u (local.get $j) (local.get $B))
+              (then (local.set $c (f64.add (local.get $c) (f64.load (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3))))))))
+            (if (f64.ne (f64.sub (local.get $c) (local.get $c)) (f64.const 0))
+              (then (return (local.get $s))))
+            (local.set $row (i32.mul (i32.load (local.get $q)) (i32.shl (local.get $B) (i32.const 3))))
+            (local.set $ta (i32.add (local.get $tableAbs) (local.get $row)))
+            (local.set $tx (i32.add (local.get $tableX) (local.get $row)))
+            (if (i32.and (local.get $flags) (i32.const 4))
+              (then
+                ;; a new row: its sums are copied (0 + s would be s)
+                (memory.copy (local.get $ta) (local.get $out) (i32.shl (local.get $B) (i32.const 3)))
+                (memory.copy (local.get $tx) (local.get $ox) (i32.shl (local.get $B) (i32.const 3))))
+              (else
+                (local.set $j (i32.const 0))
+                (block $a_done
+                  (loop $a_loop
+                    (br_if $a_done (i32.ge_u (local.get $j) (local.get $B2)))
+                    (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+                    (v128.store (i32.add (local.get $ta) (local.get $j8))
+                      (f64x2.add (v128.load (i32.add (local.get $ta) (local.get $j8))) (v128.load (i32.add (local.get $out) (local.get $j8)))))
+                    (v128.store (i32.add (local.get $tx) (local.get $j8))
+                      (f64x2.add (v128.load (i32.add (local.get $tx) (local.get $j8))) (v128.load (i32.add (local.get $ox) (local.get $j8)))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 2)))
+                    (br $a_loop)))
+                (if (i32.lt_u (local.get $j) (local.get $B))
+                  (then
+                    (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+                    (f64.store (i32.add (local.get $ta) (local.get $j8))
+                      (f64.add (f64.load (i32.add (local.get $ta) (local.get $j8))) (f64.load (i32.add (local.get $out) (local.get $j8)))))
+                    (f64.store (i32.add (local.get $tx) (local.get $j8))
+                      (f64.add (f64.load (i32.add (local.get $tx) (local.get $j8))) (f64.load (i32.add (local.get $ox) (local.get $j8)))))))))))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $segments)))
+    (i32.const -1))
+  ;; Top sentences, one sentence: over its rows r = 0..rows-1 of the [rows x B]
   ;; f32 block at $data, in order, per neuron j: where |x| > bestAbs[j]
   ;; (strictly: the first token wins ties; NaN never wins) bestAbs, bestVal,
   ;; bestTok take |x|, x, r; mx/mn take x where x > mx / x < mn (NaN never).
