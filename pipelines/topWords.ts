@@ -210,16 +210,12 @@ function topWord(ts: TypeScores, max: Float64Array, t: number, j: number): TopWo
  */
 function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number): TopWord[][] {
   const B = ts.nNeurons;
-  const heap = new Int32Array(B * k);
+  // Per neuron j, a heap of (type, score) at [j * k, j * k + size[j]); the
+  // worst kept type (lowest score, then latest) at the root.
+  const heapT = new Int32Array(B * k);
+  const heapS = new Float64Array(B * k);
   const size = new Int32Array(B);
   const bar = new Float64Array(B).fill(minThreshold);
-  const score = (t: number, j: number): number => scoreOf(ts, max, t, j);
-  // Heap order: the worst kept type at the root.
-  const worse = (a: number, b: number, j: number): boolean => {
-    const sa = score(a, j);
-    const sb = score(b, j);
-    return sa < sb || (sa === sb && a > b);
-  };
   // bar in unnormalised units, lowered a hair: a multiply screens out most
   // types; the exact score decides for the rest (-Infinity: always decide).
   const screen = new Float64Array(B);
@@ -236,50 +232,68 @@ function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: nu
       const a = sumAbs[o + j]!;
       if (a * inv < screen[j]!) continue;
       const m = max[j]!;
+      // scoreOf's arithmetic
       const s = m > 0 ? a / c / m : 0;
       if (!(s > bar[j]!)) continue;
       const h = j * k;
-      let n = size[j]!;
+      const n = size[j]!;
       if (n < k) {
-        let i = n++;
-        heap[h + i] = t;
-        while (i > 0) {
-          const p = (i - 1) >> 1;
-          if (!worse(heap[h + i]!, heap[h + p]!, j)) break;
-          const tmp = heap[h + i]!;
-          heap[h + i] = heap[h + p]!;
-          heap[h + p] = tmp;
-          i = p;
-        }
-        size[j] = n;
+        siftUp(heapT, heapS, h, n, t, s);
+        size[j] = n + 1;
       } else {
-        heap[h] = t;
-        for (let i = 0; ;) {
-          const l = 2 * i + 1;
-          const r = l + 1;
-          let w = i;
-          if (l < k && worse(heap[h + l]!, heap[h + w]!, j)) w = l;
-          if (r < k && worse(heap[h + r]!, heap[h + w]!, j)) w = r;
-          if (w === i) break;
-          const tmp = heap[h + i]!;
-          heap[h + i] = heap[h + w]!;
-          heap[h + w] = tmp;
-          i = w;
-        }
+        siftDown(heapT, heapS, h, k, t, s);
       }
-      if (n === k) {
-        bar[j] = Math.max(minThreshold, score(heap[h]!, j));
+      if (n + 1 >= k) {
+        bar[j] = Math.max(minThreshold, heapS[h]!);
         setScreen(j);
       }
     }
   }
   const out: TopWord[][] = [];
   for (let j = 0; j < B; j++) {
-    const kept = Array.from(heap.subarray(j * k, j * k + size[j]!));
-    kept.sort((a, b) => score(b, j) - score(a, j) || a - b);
-    out.push(kept.map((t) => topWord(ts, max, t, j)));
+    const h = j * k;
+    const kept = Array.from({ length: size[j]! }, (_, i) => h + i);
+    kept.sort((a, b) => heapS[b]! - heapS[a]! || heapT[a]! - heapT[b]!);
+    out.push(kept.map((i) => topWord(ts, max, heapT[i]!, j)));
   }
   return out;
+}
+
+// Type a ranks below type b: a lower score, or the same score and later.
+function below(sa: number, ta: number, sb: number, tb: number): boolean {
+  return sa < sb || (sa === sb && ta > tb);
+}
+
+// Adds (t, s) at slot n of the heap at h and restores the heap order.
+function siftUp(heapT: Int32Array, heapS: Float64Array, h: number, n: number, t: number, s: number): void {
+  let i = n;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!below(s, t, heapS[h + p]!, heapT[h + p]!)) break;
+    heapT[h + i] = heapT[h + p]!;
+    heapS[h + i] = heapS[h + p]!;
+    i = p;
+  }
+  heapT[h + i] = t;
+  heapS[h + i] = s;
+}
+
+// Replaces the root of the full heap (k slots) at h by (t, s) and restores the order.
+function siftDown(heapT: Int32Array, heapS: Float64Array, h: number, k: number, t: number, s: number): void {
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= k) break;
+    const r = l + 1;
+    let w = l;
+    if (r < k && below(heapS[h + r]!, heapT[h + r]!, heapS[h + l]!, heapT[h + l]!)) w = r;
+    if (!below(heapS[h + w]!, heapT[h + w]!, s, t)) break;
+    heapT[h + i] = heapT[h + w]!;
+    heapS[h + i] = heapS[h + w]!;
+    i = w;
+  }
+  heapT[h + i] = t;
+  heapS[h + i] = s;
 }
 
 // Neurons ranked together: their scores are gathered type-major (one cache

@@ -188,4 +188,43 @@ describe('SIMD kernels (WebAssembly)', () => {
     const [simd, js] = simdAndJs(bytes);
     expect(simd).toEqual(js);
   });
+
+  it('give histograms the same counts as the JS loop for values on and next to every edge of every neuron (SIMD lanes)', () => {
+    const cols = 8;
+    const bins = 16;
+    const m = data(1200, cols, 41);
+    const min = new Float64Array(cols).fill(Infinity);
+    const max = new Float64Array(cols).fill(-Infinity);
+    for (let i = 0; i < m.data.length; i++) {
+      const j = i % cols;
+      min[j] = Math.min(min[j]!, m.data[i]!);
+      max[j] = Math.max(max[j]!, m.data[i]!);
+    }
+    // neuron 6: a narrow range far from 0 (edges round the most against the bin width)
+    min[6] = Math.fround(1000);
+    max[6] = Math.fround(1000.01);
+    const h0 = new Histograms({ firstNeuron: 0, min, max, bins });
+    const below = (x: number): number => {
+      const f = new Float32Array([x]);
+      new Int32Array(f.buffer)[0]! += x > 0 ? -1 : 1;
+      return f[0]!;
+    };
+    let r = 0;
+    for (let j = 0; j < cols; j++) {
+      for (let b = 0; b <= bins; b++) {
+        const e = h0.edge(j, b);
+        for (const v of [Math.fround(e), below(Math.fround(e)), -below(-Math.fround(e))]) {
+          m.data[(r++ % m.rows) * cols + j] = Math.min(max[j]!, Math.max(min[j]!, v));
+        }
+      }
+    }
+    for (let i = 6; i < m.data.length; i += cols) if (m.data[i]! < 1000 || m.data[i]! > 1000.01) m.data[i] = Math.fround(1000.005);
+    const bytes = (): Uint8Array => {
+      const h = new Histograms({ firstNeuron: 0, min, max, bins });
+      h.add(m);
+      return h.encode();
+    };
+    const [simd, js] = simdAndJs(bytes);
+    expect(simd).toEqual(js);
+  });
 });

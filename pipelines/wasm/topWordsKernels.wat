@@ -467,58 +467,152 @@
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows))))
-;; Histograms, one block: for each value x of the [rows x B] f32 block at
-  ;; $data, row by row, neuron j: NaN -> nan[j] += 1; else bin b = 0 when
-  ;; nBins[j] = 1, else floor((x - min[j]) * scale[j]) clamped to
-  ;; [0, nBins[j] - 1] and moved by one against edges[j * (bins + 1) + b]
-  ;; (x < edge(b): b - 1; else x >= edge(b + 1): b + 1); counts[j * bins + b] += 1.
+;; Histograms, one value: x (promoted) of block neuron j: NaN -> nan[j] += 1;
+  ;; else bin b = 0 when nBins[j] = 1, else floor((x - min[j]) * scale[j])
+  ;; clamped to [0, nBins[j] - 1] and moved by one against
+  ;; edges[j * (bins + 1) + b] (x < edge(b): b - 1; else x >= edge(b + 1):
+  ;; b + 1); counts[j * bins + b] += 1. As Histograms.add's JS loop.
+  (func $histogramOne (param $x f64) (param $j i32) (param $bins i32)
+        (param $nBins i32) (param $min i32) (param $scale i32) (param $edges i32) (param $nan i32) (param $counts i32)
+    (local $n i32) (local $b i32) (local $e i32) (local $c i32) (local $t f64)
+    (if (f64.ne (local.get $x) (local.get $x))
+      (then
+        (f64.store (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))
+          (f64.add (f64.load (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))) (f64.const 1)))
+        (return)))
+    (local.set $n (i32.load (i32.add (local.get $nBins) (i32.shl (local.get $j) (i32.const 2)))))
+    (local.set $b (i32.const 0))
+    (if (i32.gt_s (local.get $n) (i32.const 1))
+      (then
+        (local.set $t (f64.floor (f64.mul
+          (f64.sub (local.get $x) (f64.load (i32.add (local.get $min) (i32.shl (local.get $j) (i32.const 3)))))
+          (f64.load (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 3)))))))
+        (if (f64.ge (local.get $t) (f64.const 0))
+          (then
+            (if (f64.ge (local.get $t) (f64.convert_i32_s (local.get $n)))
+              (then (local.set $b (i32.sub (local.get $n) (i32.const 1))))
+              (else (local.set $b (i32.trunc_f64_s (local.get $t)))))))
+        (local.set $e (i32.add (local.get $edges)
+          (i32.shl (i32.add (i32.mul (local.get $j) (i32.add (local.get $bins) (i32.const 1))) (local.get $b)) (i32.const 3))))
+        (if (i32.and (i32.gt_s (local.get $b) (i32.const 0)) (f64.lt (local.get $x) (f64.load (local.get $e))))
+          (then (local.set $b (i32.sub (local.get $b) (i32.const 1))))
+          (else
+            (if (i32.and (i32.lt_s (i32.add (local.get $b) (i32.const 1)) (local.get $n)) (f64.ge (local.get $x) (f64.load offset=8 (local.get $e))))
+              (then (local.set $b (i32.add (local.get $b) (i32.const 1)))))))))
+    (local.set $c (i32.add (local.get $counts)
+      (i32.shl (i32.add (i32.mul (local.get $j) (local.get $bins)) (local.get $b)) (i32.const 3))))
+    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1))))
+  ;; Histograms, one block: every value of the [rows x B] f32 block at $data,
+  ;; row by row, as $histogramOne. Four neurons at a time: their first-guess
+  ;; bins in SIMD (clamping with pmax/pmin also sends NaN and the infinite
+  ;; products of one-bin neurons to 0, as the scalar code's b = 0), the edge
+  ;; moves and counts per lane; a group holding a NaN goes value by value.
   ;; nBins i32 [B], min/scale/nan f64 [B], edges f64 [B x (bins + 1)], counts
   ;; f64 [B x bins]. As Histograms.add (pipelines/histogram.ts).
   (func (export "histogramAdd") (param $data i32) (param $rows i32) (param $B i32) (param $bins i32)
         (param $nBins i32) (param $min i32) (param $scale i32) (param $edges i32) (param $nan i32) (param $counts i32)
-    (local $r i32) (local $j i32) (local $p i32) (local $n i32) (local $b i32) (local $e i32) (local $c i32)
-    (local $x f64) (local $t f64)
+    (local $r i32) (local $j i32) (local $jj i32) (local $p i32) (local $B4 i32) (local $stride i32) (local $j8 i32)
+    (local $n i32) (local $b i32) (local $e i32) (local $c i32) (local $x f64)
+    (local $v v128) (local $nb v128) (local $xlo v128) (local $xhi v128) (local $tlo v128) (local $thi v128) (local $bi v128)
+    (local $rlo v128) (local $rhi v128) (local $mlo v128) (local $mhi v128) (local $ok v128)
+    (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
+    (local.set $stride (i32.add (local.get $bins) (i32.const 1)))
     (local.set $p (local.get $data))
     (local.set $r (i32.const 0))
     (block $done
-      (loop $rows
+      (loop $rows_loop
         (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
         (local.set $j (i32.const 0))
-        (block $cols_done
+        (block $simd_done
           (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $B)))
-            (local.set $x (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))))
-            (if (f64.ne (local.get $x) (local.get $x))
+            (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
+            (local.set $v (v128.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
+            (if (v128.any_true (f32x4.ne (local.get $v) (local.get $v)))
               (then
-                (f64.store (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))
-                  (f64.add (f64.load (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))) (f64.const 1))))
+                (local.set $jj (i32.const 0))
+                (block $nan_done
+                  (loop $nan_lanes
+                    (br_if $nan_done (i32.ge_u (local.get $jj) (i32.const 4)))
+                    (call $histogramOne
+                      (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (i32.add (local.get $j) (local.get $jj)) (i32.const 2)))))
+                      (i32.add (local.get $j) (local.get $jj)) (local.get $bins) (local.get $nBins) (local.get $min) (local.get $scale)
+                      (local.get $edges) (local.get $nan) (local.get $counts))
+                    (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+                    (br $nan_lanes))))
               (else
-                (local.set $n (i32.load (i32.add (local.get $nBins) (i32.shl (local.get $j) (i32.const 2)))))
-                (local.set $b (i32.const 0))
-                (if (i32.gt_s (local.get $n) (i32.const 1))
+                (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+                (local.set $nb (v128.load (i32.add (local.get $nBins) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.set $xlo (f64x2.promote_low_f32x4 (local.get $v)))
+                (local.set $xhi (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))))
+                (local.set $rlo (f64x2.mul
+                  (f64x2.sub (local.get $xlo) (v128.load (i32.add (local.get $min) (local.get $j8))))
+                  (v128.load (i32.add (local.get $scale) (local.get $j8)))))
+                (local.set $rhi (f64x2.mul
+                  (f64x2.sub (local.get $xhi) (v128.load offset=16 (i32.add (local.get $min) (local.get $j8))))
+                  (v128.load offset=16 (i32.add (local.get $scale) (local.get $j8)))))
+                (local.set $tlo (f64x2.floor (local.get $rlo)))
+                (local.set $thi (f64x2.floor (local.get $rhi)))
+                (local.set $mlo (f64x2.sub (f64x2.convert_low_i32x4_s (local.get $nb)) (f64x2.splat (f64.const 1))))
+                (local.set $mhi (f64x2.sub (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $nb) (local.get $nb))) (f64x2.splat (f64.const 1))))
+                ;; The first guess t is the bin unless the value sits within 1e-4 of a bin's
+                ;; width from an edge (the edges' and the guess's rounding are below 1e-9 of
+                ;; it) or outside [0, nBins - 1]; one-bin neurons always take bin 0 (the
+                ;; clamp below). Otherwise the group goes value by value, against the edges.
+                ;; 64-bit masks of lanes (0, 1) and (2, 3), packed to 4 x 32 bits
+                (local.set $ok (v128.or
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                    (v128.and
+                    (v128.and
+                      (f64x2.ge (f64x2.sub (local.get $rlo) (local.get $tlo)) (f64x2.splat (f64.const 0x1p-13)))
+                      (f64x2.le (f64x2.sub (local.get $rlo) (local.get $tlo)) (f64x2.splat (f64.const 0x1.fff8p-1))))
+                    (v128.and (f64x2.ge (local.get $tlo) (f64x2.splat (f64.const 0))) (f64x2.le (local.get $tlo) (local.get $mlo))))
+                    (v128.and
+                    (v128.and
+                      (f64x2.ge (f64x2.sub (local.get $rhi) (local.get $thi)) (f64x2.splat (f64.const 0x1p-13)))
+                      (f64x2.le (f64x2.sub (local.get $rhi) (local.get $thi)) (f64x2.splat (f64.const 0x1.fff8p-1))))
+                    (v128.and (f64x2.ge (local.get $thi) (f64x2.splat (f64.const 0))) (f64x2.le (local.get $thi) (local.get $mhi)))))
+                  (i32x4.eq (local.get $nb) (i32x4.splat (i32.const 1)))))
+                (if (i32x4.all_true (local.get $ok))
                   (then
-                    (local.set $t (f64.floor (f64.mul
-                      (f64.sub (local.get $x) (f64.load (i32.add (local.get $min) (i32.shl (local.get $j) (i32.const 3)))))
-                      (f64.load (i32.add (local.get $scale) (i32.shl (local.get $j) (i32.const 3)))))))
-                    (if (f64.ge (local.get $t) (f64.const 0))
-                      (then
-                        (if (f64.ge (local.get $t) (f64.convert_i32_s (local.get $n)))
-                          (then (local.set $b (i32.sub (local.get $n) (i32.const 1))))
-                          (else (local.set $b (i32.trunc_f64_s (local.get $t)))))))
-                    ;; edge table entry of bin b (f64 [bins + 1] per neuron)
-                    (local.set $e (i32.add (local.get $edges)
-                      (i32.shl (i32.add (i32.mul (local.get $j) (i32.add (local.get $bins) (i32.const 1))) (local.get $b)) (i32.const 3))))
-                    (if (i32.and (i32.gt_s (local.get $b) (i32.const 0)) (f64.lt (local.get $x) (f64.load (local.get $e))))
-                      (then (local.set $b (i32.sub (local.get $b) (i32.const 1))))
-                      (else
-                        (if (i32.and (i32.lt_s (i32.add (local.get $b) (i32.const 1)) (local.get $n)) (f64.ge (local.get $x) (f64.load offset=8 (local.get $e))))
-                          (then (local.set $b (i32.add (local.get $b) (i32.const 1)))))))))
-                (local.set $c (i32.add (local.get $counts)
-                  (i32.shl (i32.add (i32.mul (local.get $j) (local.get $bins)) (local.get $b)) (i32.const 3))))
-                (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                      (i32x4.trunc_sat_f64x2_s_zero (f64x2.pmin (local.get $mlo) (f64x2.pmax (f64x2.splat (f64.const 0)) (local.get $tlo))))
+                      (i32x4.trunc_sat_f64x2_s_zero (f64x2.pmin (local.get $mhi) (f64x2.pmax (f64x2.splat (f64.const 0)) (local.get $thi))))))
+                    (local.set $c (i32.add (local.get $counts)
+                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 0)) (local.get $bins)) (i32x4.extract_lane 0 (local.get $bi))) (i32.const 3))))
+                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
+                    (local.set $c (i32.add (local.get $counts)
+                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 1)) (local.get $bins)) (i32x4.extract_lane 1 (local.get $bi))) (i32.const 3))))
+                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
+                    (local.set $c (i32.add (local.get $counts)
+                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 2)) (local.get $bins)) (i32x4.extract_lane 2 (local.get $bi))) (i32.const 3))))
+                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
+                    (local.set $c (i32.add (local.get $counts)
+                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 3)) (local.get $bins)) (i32x4.extract_lane 3 (local.get $bi))) (i32.const 3))))
+                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
+                  )
+                  (else
+                    (local.set $jj (i32.const 0))
+                    (block $ex_done
+                      (loop $ex_lanes
+                        (br_if $ex_done (i32.ge_u (local.get $jj) (i32.const 4)))
+                        (call $histogramOne
+                          (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (i32.add (local.get $j) (local.get $jj)) (i32.const 2)))))
+                          (i32.add (local.get $j) (local.get $jj)) (local.get $bins) (local.get $nBins) (local.get $min) (local.get $scale)
+                          (local.get $edges) (local.get $nan) (local.get $counts))
+                        (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+                        (br $ex_lanes)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $cols)))
+        (block $rem_done
+          (loop $rem
+            (br_if $rem_done (i32.ge_u (local.get $j) (local.get $B)))
+            (call $histogramOne
+              (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
+              (local.get $j) (local.get $bins) (local.get $nBins) (local.get $min) (local.get $scale)
+              (local.get $edges) (local.get $nan) (local.get $counts))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $rem)))
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $rows))))
+        (br $rows_loop))))
 )
