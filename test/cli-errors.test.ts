@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNeurox, type CliRun } from './helpers/cli.ts';
+import { freshBucket, s3TestEnv } from './helpers/s3.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
 import { corpusText } from './pipelineHelpers.ts';
 
@@ -75,6 +76,18 @@ describe('a failing command prints one line and exits non-zero', () => {
     expect(r.code).toBe(3);
     expect(r.stdout.split('\n')[0]).toBe('run r-nope: unknown');
     expect(r.stderr).toBe('');
+  });
+
+  it('status of a run in an S3 bucket that does not exist names the bucket (a HEAD 404 alone would say unknown)', async () => {
+    const env = { ...s3TestEnv(), AWS_EC2_METADATA_DISABLED: 'true' };
+    const r = await neurox(['status', 'r1', '--no-queue', '--output', 's3://neurox-no-such-bucket-zz/runs'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('neurox: bucket not found: s3://neurox-no-such-bucket-zz\n');
+    // an existing bucket without the run is an unknown run, as on a folder
+    const bucket = await freshBucket('neurox-status');
+    const known = await neurox(['status', 'r1', '--no-queue', '--output', `s3://${bucket}/runs`], env);
+    expect(known.code).toBe(3);
+    expect(known.stdout.split('\n')[0]).toBe('run r1: unknown');
   });
 
   // BullMQ prints every failed reconnect with its stack unless the queue has an 'error' listener

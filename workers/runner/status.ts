@@ -118,6 +118,9 @@ export async function runStatus(runId: string, opts: StatusOptions): Promise<Run
   const output = opts.output ?? ((root?.data as { output?: unknown } | undefined)?.output as string | undefined) ?? null;
   const store = output ? storeFor(output) : null;
   const manifest = store ? await findManifest(store, runId) : null;
+  // A missing manifest is an unknown run, unless the output itself is missing:
+  // listing under the run names a bucket that does not exist (a HEAD's 404 cannot).
+  if (store && !manifest) for await (const _ of store.list(runKeys(runId).prefix)) break;
   const stages = store && manifest ? await storeProgress(store, manifest) : [];
   const parsed = root?.returnvalue ? AnalysisResultV1.safeParse(root.returnvalue) : null;
   const keys = runKeys(runId);
