@@ -28,6 +28,18 @@ function data(rows: number, cols: number, seed: number): Matrix {
   return matrix(Float32Array.from({ length: rows * cols }, () => (rnd() - 0.3) * 100 * (1 + rnd())), rows, cols);
 }
 
+/** Each column's min and max (pass 1's bounds for histograms). */
+function columnBounds(m: Matrix): { min: Float64Array; max: Float64Array } {
+  const min = new Float64Array(m.cols).fill(Infinity);
+  const max = new Float64Array(m.cols).fill(-Infinity);
+  for (let i = 0; i < m.data.length; i++) {
+    const j = i % m.cols;
+    min[j] = Math.min(min[j]!, m.data[i]!);
+    max[j] = Math.max(max[j]!, m.data[i]!);
+  }
+  return { min, max };
+}
+
 function momentsBytes(ms: readonly Matrix[], firstNeuron: number, n: number): Uint8Array {
   const m = emptyMoments(n, firstNeuron);
   for (const x of ms) accumulateMoments(m, x);
@@ -157,13 +169,7 @@ describe('SIMD kernels (WebAssembly)', () => {
   it('give histograms the same counts as the JS loop (edges, NaN, out of range, constant and unbounded neurons)', () => {
     const cols = 7;
     const m = data(900, cols, 11);
-    const min = new Float64Array(cols).fill(Infinity);
-    const max = new Float64Array(cols).fill(-Infinity);
-    for (let i = 0; i < m.data.length; i++) {
-      const j = i % cols;
-      min[j] = Math.min(min[j]!, m.data[i]!);
-      max[j] = Math.max(max[j]!, m.data[i]!);
-    }
+    const { min, max } = columnBounds(m);
     const h0 = new Histograms({ firstNeuron: 2, min, max, bins: 9 });
     // values on every bin edge of neuron 0 (as float32, so some land a hair off), NaN, beyond the bounds
     for (let b = 0; b <= 9; b++) m.data[b * cols] = h0.edge(0, b);
@@ -193,13 +199,7 @@ describe('SIMD kernels (WebAssembly)', () => {
     const cols = 8;
     const bins = 16;
     const m = data(1200, cols, 41);
-    const min = new Float64Array(cols).fill(Infinity);
-    const max = new Float64Array(cols).fill(-Infinity);
-    for (let i = 0; i < m.data.length; i++) {
-      const j = i % cols;
-      min[j] = Math.min(min[j]!, m.data[i]!);
-      max[j] = Math.max(max[j]!, m.data[i]!);
-    }
+    const { min, max } = columnBounds(m);
     // neuron 6: a narrow range far from 0 (edges round the most against the bin width)
     min[6] = Math.fround(1000);
     max[6] = Math.fround(1000.01);
