@@ -218,30 +218,25 @@ export class TypeScoresBuilder {
 
   // Rows order[k0..k1) of the block, one after another from f32[at].
   private copyRows(k0: number, k1: number, f32: Float32Array, at: number): void {
-    const { firstNeuron, rowChunk, rowBase, order } = this;
     const B = this.mu.length;
-    const one = this.chunks.length === 1 ? this.chunks[0]!.m.data : null;
-    for (let k = k0; k < k1; k++) {
-      const r = order[k]!;
-      const base = rowBase[r]! + firstNeuron;
-      f32.set((one ?? this.chunks[rowChunk[r]!]!.m.data).subarray(base, base + B), at + (k - k0) * B);
-    }
+    for (let k = k0; k < k1; k++) f32.set(this.row(this.order[k]!), at + (k - k0) * B);
   }
 
   // The block's rows, [nRows x B] float32, copied to f32[at...] (row r at at + r * B).
   private copyBlock(f32: Float32Array, at: number): void {
-    const { firstNeuron, rowChunk, rowBase } = this;
     const B = this.mu.length;
     const one = this.chunks.length === 1 ? this.chunks[0]! : null;
-    if (one && one.m.cols === B && firstNeuron === one.columnOffset) {
+    if (one && one.m.cols === B && this.firstNeuron === one.columnOffset) {
       f32.set(one.m.data, at);
       return;
     }
-    const datas = this.chunks.map((c) => c.m.data);
-    for (let r = 0; r < this.nRows; r++) {
-      const base = rowBase[r]! + firstNeuron;
-      f32.set(datas[rowChunk[r]!]!.subarray(base, base + B), at + r * B);
-    }
+    for (let r = 0; r < this.nRows; r++) f32.set(this.row(r), at + r * B);
+  }
+
+  // Row r's values for the block (a view).
+  private row(r: number): Float32Array {
+    const base = this.rowBase[r]! + this.firstNeuron;
+    return this.chunks[this.rowChunk[r]!]!.m.data.subarray(base, base + this.mu.length);
   }
 
   /**

@@ -127,9 +127,7 @@ export class TypeScoresReducer implements TypeScoresSink {
     const cap = Math.max(nTypes, this.capacity);
     if (cap > this.count.length) {
       const n = Math.max(cap, Math.ceil(this.count.length * 1.5));
-      const g = new Float64Array(n);
-      g.set(this.count.subarray(0, this.tokens.length));
-      this.count = g;
+      this.count = grow(this.count, n, this.tokens.length);
     }
     if (cap * B > this.sumAbs.length) this.resize(Math.max(cap * B, Math.ceil(this.sumAbs.length * 1.5)), this.tokens.length * B);
   }

@@ -92,12 +92,13 @@ export class KernelMemory {
   /** A new instance, or null without WebAssembly SIMD (or with the kernels turned off). */
   static create(): KernelMemory | null {
     const m = enabled ? compile() : null;
-    return m === null ? null : new KernelMemory(m);
-  }
-
-  /** Bytes of linear memory now. */
-  get bytes(): number {
-    return this.memory.buffer.byteLength;
+    if (m === null) return null;
+    try {
+      return new KernelMemory(m);
+    } catch {
+      // No memory for another instance: the JS loops compute the same numbers.
+      return null;
+    }
   }
 
   /** The kernels and views of at least `bytes` of memory, or null past MAX_SCRATCH_BYTES. */
