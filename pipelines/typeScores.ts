@@ -209,7 +209,10 @@ export class TypeScoresBuilder {
       firstOffset,
       count,
       start: this.start,
+      order: this.order,
+      rows: this.nRows,
       copyRows: (k0, k1, f32, at) => this.copyRows(k0, k1, f32, at),
+      copyBlock: (f32, at) => this.copyBlock(f32, at),
       throwNonFinite: () => this.throwNonFinite(),
     };
     if (reducer.addGrouped?.(grouped)) return;
@@ -401,8 +404,13 @@ export interface GroupedShard {
   readonly count: Float64Array;
   /** `[>= nTypes + 1]` type t's rows are `order[start[t]..start[t + 1])`, in row order. */
   readonly start: Int32Array;
+  /** `[>= rows]` row indices grouped by type. */
+  readonly order: Int32Array;
+  readonly rows: number;
   /** Copies rows `order[k0..k1)` (grouped by type), `[k1 - k0 x nNeurons]` float32, to `f32[at...]`. */
   copyRows(k0: number, k1: number, f32: Float32Array, at: number): void;
+  /** Copies every row in order, `[rows x nNeurons]` float32, to `f32[at...]`. */
+  copyBlock(f32: Float32Array, at: number): void;
   /** Throws InputError naming the first NaN or infinite activation of the block. */
   throwNonFinite(): never;
 }

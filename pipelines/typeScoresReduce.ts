@@ -16,8 +16,13 @@ import { LayoutReader, LayoutWriter } from './partialBytes.ts';
 import type { GroupedShard, TypeScores, TypeScoresSink } from './typeScores.ts';
 import { KernelMemory, type Scratch } from './wasmKernels.ts';
 
-// Rows per kernel call in `addGrouped`: gathered into a scratch this size
-// (bytes), which stays in the core's cache while the kernel reads it.
+// `addGrouped` copies a shard's block up to this size (bytes) whole, in
+// order, and sums its rows in place: one bulk copy runs at twice the speed
+// of the same rows copied one by one (0.13-0.27 s of pass 2 per 1M tokens x
+// 768, BENCHMARKS.md). Bigger blocks have their rows gathered by type into
+// batches of BATCH_BYTES, which stay in the core's cache while the kernel
+// reads them: scratch stays small whatever the shard.
+const IN_PLACE_BYTES = 256 << 20;
 const BATCH_BYTES = 1 << 20;
 
 export class TypeScoresReducer implements TypeScoresSink {
@@ -41,11 +46,14 @@ export class TypeScoresReducer implements TypeScoresSink {
    * `expectedTypes` sizes the buffers up front: growing them later copies,
    * and first touches of fresh memory are slow on this project's VMs.
    */
-  constructor(options?: { expectedTypes?: number }) {
+  constructor(options?: { expectedTypes?: number; inPlaceBytes?: number }) {
     this.capacity = Math.max(0, Math.floor(options?.expectedTypes ?? 0));
+    this.inPlaceBytes = options?.inPlaceBytes ?? IN_PLACE_BYTES;
   }
 
   private capacity: number;
+  // Blocks up to this many bytes are summed in place (IN_PLACE_BYTES; tests lower it).
+  private readonly inPlaceBytes: number;
 
   /** Starts over (next neuron block), keeping the buffers. */
   reset(): void {
@@ -168,8 +176,8 @@ export class TypeScoresReducer implements TypeScoresSink {
 
   /**
    * `TypeScoresSink.addGrouped`: the shard's types summed by the SIMD kernel
-   * straight into the tables, in batches of rows gathered by type into a
-   * scratch that stays in cache (BATCH_BYTES).
+   * straight into the tables, on the whole block copied in (up to
+   * IN_PLACE_BYTES) or in batches of rows gathered by type.
    */
   addGrouped(g: GroupedShard): boolean {
     const B = this.block!.nNeurons;
@@ -178,14 +186,16 @@ export class TypeScoresReducer implements TypeScoresSink {
     for (let t = 0; t < nTypes; t++) if (!this.ids.has(g.tokens[t]!)) fresh++;
     this.reserve(this.tokens.length + fresh, B);
     if (!this.mem) return false;
+    const inPlace = 4 * g.rows * B <= this.inPlaceBytes;
     // A multiple of 4 rows: a type split over batches is split between groups of 4.
     const batch = Math.max(4, Math.floor(BATCH_BYTES / (4 * B)) & ~3);
-    // Scratch after the tables (bytes): segments i32 [3 x batch]; mu, out f64; the batch's rows f32.
+    // Scratch after the tables (bytes). In place: rowOf, start, order i32;
+    // gathered: segments i32 [3 x batch]. Then mu, out f64; the rows f32.
     const segOff = 2 * this.region;
-    const muOff = Math.ceil((segOff + 12 * batch) / 16) * 16;
+    const muOff = Math.ceil((segOff + 4 * (inPlace ? 2 * nTypes + 1 + g.rows : 3 * batch)) / 16) * 16;
     const outOff = muOff + 8 * B;
     const dataOff = outOff + 16 * B;
-    const sc = this.mem.ensure(dataOff + 4 * batch * B);
+    const sc = this.mem.ensure(dataOff + 4 * (inPlace ? g.rows : batch) * B);
     if (sc === null) return false;
     this.views(sc);
     const { i32, f64, f32, kernels } = sc;
@@ -212,6 +222,16 @@ export class TypeScoresReducer implements TypeScoresSink {
     }
     f64.set(this.block!.mu, muOff / 8);
     const { start } = g;
+    if (inPlace) {
+      const startOff = segOff + 4 * nTypes;
+      const orderOff = startOff + 4 * (nTypes + 1);
+      for (let t = 0; t < nTypes; t++) i32[segOff / 4 + t] = (rowOf[t]! << 1) | (isNew[t]! >> 2);
+      i32.set(start.subarray(0, nTypes + 1), startOff / 4);
+      i32.set(g.order.subarray(0, g.rows), orderOff / 4);
+      g.copyBlock(f32, dataOff / 4);
+      if (kernels.typeSumsInPlace(dataOff, B, orderOff, startOff, nTypes, segOff, muOff, outOff, 0, this.region) >= 0) g.throwNonFinite();
+      return true;
+    }
     let t = 0;
     let k = 0;
     while (t < nTypes) {

@@ -28,6 +28,13 @@ export interface TopWordsKernels {
    * non-finite |x - mu| sum (not added), or -1.
    */
   typeSumsInto(data: number, B: number, segs: number, nSegs: number, mu: number, out: number, tableAbs: number, tableX: number): number;
+  /**
+   * Pass 2 for a whole shard in place: type t's rows `order[start[t]..start[t + 1])`
+   * of the f32 `[rows x B]` block at `data`, summed as typeSums (into out), go
+   * into table row `rowOf[t] >> 1`, copied when `rowOf[t] & 1` (new). Returns
+   * the first type with a non-finite |x - mu| sum (not added), or -1.
+   */
+  typeSumsInPlace(data: number, B: number, order: number, start: number, nTypes: number, rowOf: number, mu: number, out: number, tableAbs: number, tableX: number): number;
   /** Top sentences, one sentence of `rows` rows of the f32 `[rows x B]` block at `data`: best |x| (first token on ties), its x and row; mx/mn (f32). */
   sentenceScan(data: number, rows: number, B: number, bestAbs: number, bestVal: number, bestTok: number, mx: number, mn: number): void;
   /** Histograms, the f32 `[rows x B]` block at `data`: each value's bin count (f64) += 1, or its neuron's NaN count. */
@@ -83,7 +90,7 @@ export class KernelMemory {
   private constructor(module: object) {
     const ex = new wasm!.Instance(module, {}).exports as unknown as TopWordsKernels & { memory: WasmMemory };
     const kernels: TopWordsKernels = {
-      momentSums: ex.momentSums, typeSums: ex.typeSums, typeSumsInto: ex.typeSumsInto, sentenceScan: ex.sentenceScan, histogramAdd: ex.histogramAdd,
+      momentSums: ex.momentSums, typeSums: ex.typeSums, typeSumsInto: ex.typeSumsInto, typeSumsInPlace: ex.typeSumsInPlace, sentenceScan: ex.sentenceScan, histogramAdd: ex.histogramAdd,
     };
     this.memory = ex.memory;
     this.views = KernelMemory.viewsOf(kernels, ex.memory.buffer);

@@ -99,7 +99,7 @@ describe('SIMD kernels (WebAssembly)', () => {
     expect(view(simd)).toEqual(view(js));
   });
 
-  it('give pass 2 into a reducer the same bits when a type is split over kernel batches (wide blocks, two shards)', () => {
+  it('give pass 2 into a reducer the same bits in place and when a type is split over kernel batches (wide blocks, two shards)', () => {
     // 1 MiB batches hold 12 rows of 20,001 float32 neurons: 'the' (49 rows after 'x') spans five
     // batches, starting in the middle of the first, so its first split falls inside a group of 4
     const cols = 20_001;
@@ -109,8 +109,9 @@ describe('SIMD kernels (WebAssembly)', () => {
     // means with all 53 bits: x - mu rounds, so the sums depend on the order of the adds
     // (float32 values alone add exactly in float64)
     const mu = Float64Array.from({ length: cols - 3 }, (_, j) => (j % 17) - 8 + 1 / 3 + j * 1e-7);
-    const bytes = (): Uint8Array => {
-      const r = new TypeScoresReducer({ expectedTypes: 4 });
+    // inPlaceBytes 0: rows gathered by type into batches; the default: each shard's block summed in place
+    const bytes = (inPlaceBytes?: number) => (): Uint8Array => {
+      const r = new TypeScoresReducer({ expectedTypes: 4, ...(inPlaceBytes === undefined ? {} : { inPlaceBytes }) });
       shards.forEach((m, s) => {
         const b = new TypeScoresBuilder({ shard: s, firstNeuron: 2, mu });
         b.add(words[s]!, m);
@@ -118,30 +119,34 @@ describe('SIMD kernels (WebAssembly)', () => {
       });
       return encodeTypeScores(r.finish());
     };
-    const [simd, js] = simdAndJs(bytes);
-    expect(simd.length).toBeGreaterThan(16 * 12 * (cols - 3));
+    const [gathered, js] = simdAndJs(bytes(0));
+    const inPlace = bytes()();
+    expect(gathered.length).toBeGreaterThan(16 * 12 * (cols - 3));
     // (toEqual on megabytes is slow) the first byte that differs, or -1
-    expect(js.length).toBe(simd.length);
-    expect(simd.findIndex((v, i) => v !== js[i])).toBe(-1);
+    for (const simd of [gathered, inPlace]) {
+      expect(js.length).toBe(simd.length);
+      expect(simd.findIndex((v, i) => v !== js[i])).toBe(-1);
+    }
   });
 
-  it('name the first non-finite activation from the kernel that adds into a reducer, as the JS loop does', () => {
+  it('name the first non-finite activation from the kernels that add into a reducer (in place and gathered), as the JS loop does', () => {
     const m = data(40, 6, 31);
     m.data[17 * 6 + 4] = Number.NaN;
     const tokens = Array.from({ length: 40 }, (_, r) => `t${r % 3}`);
-    const run = (): unknown => {
+    const run = (inPlaceBytes?: number) => (): unknown => {
       const b = new TypeScoresBuilder({ shard: 0, firstNeuron: 0, mu: new Float64Array(6) });
       b.add(tokens, m, { label: 'shard 3' });
       try {
-        b.finishInto(new TypeScoresReducer());
+        b.finishInto(new TypeScoresReducer(inPlaceBytes === undefined ? {} : { inPlaceBytes }));
         return null;
       } catch (e) {
         return e;
       }
     };
-    const [simd, js] = simdAndJs(run);
-    expect(simd).toEqual(new InputError('shard 3, token 17, neuron 4: activation NaN is not finite'));
-    expect(js).toEqual(simd);
+    const [inPlace, js] = simdAndJs(run());
+    expect(inPlace).toEqual(new InputError('shard 3, token 17, neuron 4: activation NaN is not finite'));
+    expect(js).toEqual(inPlace);
+    expect(run(0)()).toEqual(inPlace); // rows gathered into batches
   });
 
   it('give top sentences the same bits as the JS loop (ties, NaN, -0, widths 11 and 8)', () => {
