@@ -93,152 +93,47 @@
         (br $rem))))
   ;; Pass 2, one token type: over rows order[k0..k1) (i32 row indices) of the
   ;; [rows x B] f32 block at $data, in order: outAbs[j] = sum |x - mu[j]|,
-  ;; outX[j] = sum x (f64 [B] each, overwritten). Rows go four at a time,
-  ;; acc + ((r0 + r1) + (r2 + r3)), then one at a time: as the JS fallback.
+  ;; outX[j] = sum x (f64 [B] each, overwritten), as $accRows adds them.
   (func $typeSums (export "typeSums") (param $data i32) (param $B i32) (param $order i32) (param $k0 i32) (param $k1 i32)
         (param $mu i32) (param $outAbs i32) (param $outX i32)
-    (local $k i32) (local $j i32) (local $p i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $rowBytes i32)
-    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
-    (local $v v128) (local $lo v128) (local $hi v128) (local $x f64)
-    (local $mlo v128) (local $mhi v128) (local $am v128)
-    (local $l0 v128) (local $l1 v128) (local $l2 v128) (local $l3 v128)
-    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
-    (local $m f64) (local $x0 f64) (local $x1 f64) (local $x2 f64) (local $x3 f64)
-    ;; |d| as d AND a mask held in a register (v128.and reloads its constant each time (local.get $am))
-    (local.set $am (v128.const i64x2 0x7fffffffffffffff 0x7fffffffffffffff))
-    (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
-    (local.set $rowBytes (i32.shl (local.get $B) (i32.const 2)))
     (memory.fill (local.get $outAbs) (i32.const 0) (i32.shl (local.get $B) (i32.const 3)))
     (memory.fill (local.get $outX) (i32.const 0) (i32.shl (local.get $B) (i32.const 3)))
-    (local.set $k (local.get $k0))
-    (block $groups_done
-      (loop $groups
-        (br_if $groups_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $k1)))
-        (local.set $p0 (i32.add (local.get $data) (i32.mul (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
-        (local.set $p1 (i32.add (local.get $data) (i32.mul (i32.load offset=4 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
-        (local.set $p2 (i32.add (local.get $data) (i32.mul (i32.load offset=8 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
-        (local.set $p3 (i32.add (local.get $data) (i32.mul (i32.load offset=12 (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
-        (local.set $j (i32.const 0))
-        (block $gsimd_done
-          (loop $gcols
-            (br_if $gsimd_done (i32.ge_u (local.get $j) (local.get $B4)))
-            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-            (local.set $mlo (v128.load (i32.add (local.get $mu) (local.get $j8))))
-            (local.set $mhi (v128.load offset=16 (i32.add (local.get $mu) (local.get $j8))))
-            (local.set $v (v128.load (i32.add (local.get $p0) (local.get $j4))))
-            (local.set $l0 (f64x2.promote_low_f32x4 (local.get $v)))
-            (local.set $h0 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-            (local.set $v (v128.load (i32.add (local.get $p1) (local.get $j4))))
-            (local.set $l1 (f64x2.promote_low_f32x4 (local.get $v)))
-            (local.set $h1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-            (local.set $v (v128.load (i32.add (local.get $p2) (local.get $j4))))
-            (local.set $l2 (f64x2.promote_low_f32x4 (local.get $v)))
-            (local.set $h2 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-            (local.set $v (v128.load (i32.add (local.get $p3) (local.get $j4))))
-            (local.set $l3 (f64x2.promote_low_f32x4 (local.get $v)))
-            (local.set $h3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-            (v128.store (i32.add (local.get $outAbs) (local.get $j8))
-              (f64x2.add (v128.load (i32.add (local.get $outAbs) (local.get $j8)))
-                (f64x2.add
-                  (f64x2.add (v128.and (f64x2.sub (local.get $l0) (local.get $mlo)) (local.get $am)) (v128.and (f64x2.sub (local.get $l1) (local.get $mlo)) (local.get $am)))
-                  (f64x2.add (v128.and (f64x2.sub (local.get $l2) (local.get $mlo)) (local.get $am)) (v128.and (f64x2.sub (local.get $l3) (local.get $mlo)) (local.get $am))))))
-            (v128.store offset=16 (i32.add (local.get $outAbs) (local.get $j8))
-              (f64x2.add (v128.load offset=16 (i32.add (local.get $outAbs) (local.get $j8)))
-                (f64x2.add
-                  (f64x2.add (v128.and (f64x2.sub (local.get $h0) (local.get $mhi)) (local.get $am)) (v128.and (f64x2.sub (local.get $h1) (local.get $mhi)) (local.get $am)))
-                  (f64x2.add (v128.and (f64x2.sub (local.get $h2) (local.get $mhi)) (local.get $am)) (v128.and (f64x2.sub (local.get $h3) (local.get $mhi)) (local.get $am))))))
-            (v128.store (i32.add (local.get $outX) (local.get $j8))
-              (f64x2.add (v128.load (i32.add (local.get $outX) (local.get $j8)))
-                (f64x2.add (f64x2.add (local.get $l0) (local.get $l1)) (f64x2.add (local.get $l2) (local.get $l3)))))
-            (v128.store offset=16 (i32.add (local.get $outX) (local.get $j8))
-              (f64x2.add (v128.load offset=16 (i32.add (local.get $outX) (local.get $j8)))
-                (f64x2.add (f64x2.add (local.get $h0) (local.get $h1)) (f64x2.add (local.get $h2) (local.get $h3)))))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $gcols)))
-        (block $grem_done
-          (loop $grem
-            (br_if $grem_done (i32.ge_u (local.get $j) (local.get $B)))
-            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-            (local.set $m (f64.load (i32.add (local.get $mu) (local.get $j8))))
-            (local.set $x0 (f64.promote_f32 (f32.load (i32.add (local.get $p0) (local.get $j4)))))
-            (local.set $x1 (f64.promote_f32 (f32.load (i32.add (local.get $p1) (local.get $j4)))))
-            (local.set $x2 (f64.promote_f32 (f32.load (i32.add (local.get $p2) (local.get $j4)))))
-            (local.set $x3 (f64.promote_f32 (f32.load (i32.add (local.get $p3) (local.get $j4)))))
-            (f64.store (i32.add (local.get $outAbs) (local.get $j8))
-              (f64.add (f64.load (i32.add (local.get $outAbs) (local.get $j8)))
-                (f64.add
-                  (f64.add (f64.abs (f64.sub (local.get $x0) (local.get $m))) (f64.abs (f64.sub (local.get $x1) (local.get $m))))
-                  (f64.add (f64.abs (f64.sub (local.get $x2) (local.get $m))) (f64.abs (f64.sub (local.get $x3) (local.get $m)))))))
-            (f64.store (i32.add (local.get $outX) (local.get $j8))
-              (f64.add (f64.load (i32.add (local.get $outX) (local.get $j8)))
-                (f64.add (f64.add (local.get $x0) (local.get $x1)) (f64.add (local.get $x2) (local.get $x3)))))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $grem)))
-        (local.set $k (i32.add (local.get $k) (i32.const 4)))
-        (br $groups)))
-    (block $done
-      (loop $rows
-        (br_if $done (i32.ge_u (local.get $k) (local.get $k1)))
-        (local.set $p (i32.add (local.get $data)
-          (i32.mul (i32.load (i32.add (local.get $order) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes))))
-        (local.set $j (i32.const 0))
-        (block $simd_done
-          (loop $cols
-            (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
-            (local.set $v (v128.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-            (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
-            (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-            (v128.store (i32.add (local.get $outAbs) (local.get $j8))
-              (f64x2.add (v128.load (i32.add (local.get $outAbs) (local.get $j8)))
-                (v128.and (f64x2.sub (local.get $lo) (v128.load (i32.add (local.get $mu) (local.get $j8)))) (local.get $am))))
-            (v128.store offset=16 (i32.add (local.get $outAbs) (local.get $j8))
-              (f64x2.add (v128.load offset=16 (i32.add (local.get $outAbs) (local.get $j8)))
-                (v128.and (f64x2.sub (local.get $hi) (v128.load offset=16 (i32.add (local.get $mu) (local.get $j8)))) (local.get $am))))
-            (v128.store (i32.add (local.get $outX) (local.get $j8))
-              (f64x2.add (v128.load (i32.add (local.get $outX) (local.get $j8))) (local.get $lo)))
-            (v128.store offset=16 (i32.add (local.get $outX) (local.get $j8))
-              (f64x2.add (v128.load offset=16 (i32.add (local.get $outX) (local.get $j8))) (local.get $hi)))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $cols)))
-        (block $rem_done
-          (loop $rem
-            (br_if $rem_done (i32.ge_u (local.get $j) (local.get $B)))
-            (local.set $x (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-            (f64.store (i32.add (local.get $outAbs) (local.get $j8))
-              (f64.add (f64.load (i32.add (local.get $outAbs) (local.get $j8)))
-                (f64.abs (f64.sub (local.get $x) (f64.load (i32.add (local.get $mu) (local.get $j8)))))))
-            (f64.store (i32.add (local.get $outX) (local.get $j8))
-              (f64.add (f64.load (i32.add (local.get $outX) (local.get $j8))) (local.get $x)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $rem)))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $rows))))
-;; Pass 2, consecutive rows: the n rows (f32 [B] each) at $p added into
-  ;; outAbs[j] += |x - mu[j]|, outX[j] += x, four rows at a time,
-  ;; acc + ((r0 + r1) + (r2 + r3)), then one at a time: as typeSums.
-  (func $accRows (param $p i32) (param $n i32) (param $B i32) (param $mu i32) (param $outAbs i32) (param $outX i32)
-    (local $k i32) (local $j i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $rb i32)
+    (call $accRows (local.get $data) (i32.add (local.get $order) (i32.shl (local.get $k0) (i32.const 2)))
+      (i32.sub (local.get $k1) (local.get $k0)) (local.get $B) (local.get $mu) (local.get $outAbs) (local.get $outX)))
+  ;; Pass 2, n rows (f32 [B] each) of the block at $data added into
+  ;; outAbs[j] += |x - mu[j]|, outX[j] += x: rows order[0..n) (i32 row
+  ;; indices at $order), or with $order = -1 the n consecutive rows from
+  ;; $data. Four rows at a time, acc + ((r0 + r1) + (r2 + r3)), then one at a
+  ;; time, as the JS fallback (typeScores.ts accumulateType).
+  (func $accRows (param $data i32) (param $order i32) (param $n i32) (param $B i32) (param $mu i32) (param $outAbs i32) (param $outX i32)
+    (local $k i32) (local $j i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $rb i32) (local $p i32)
     (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
     (local $mlo v128) (local $mhi v128) (local $am v128)
     (local $l0 v128) (local $l1 v128) (local $l2 v128) (local $l3 v128)
     (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128)
     (local $m f64) (local $x f64) (local $x0 f64) (local $x1 f64) (local $x2 f64) (local $x3 f64)
-    ;; |d| as d AND a mask held in a register (v128.and reloads its constant each time (local.get $am))
+    ;; |d| as d AND a mask held in a register (V8 reloads f64x2.abs's constant at every use)
     (local.set $am (v128.const i64x2 0x7fffffffffffffff 0x7fffffffffffffff))
     (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
     (local.set $rb (i32.shl (local.get $B) (i32.const 2)))
+    (local.set $p (local.get $data))
     (local.set $k (local.get $n))
     (block $groups_done
       (loop $groups
         (br_if $groups_done (i32.lt_u (local.get $k) (i32.const 4)))
-        (local.set $p0 (local.get $p))
-        (local.set $p1 (i32.add (local.get $p0) (local.get $rb)))
-        (local.set $p2 (i32.add (local.get $p1) (local.get $rb)))
-        (local.set $p3 (i32.add (local.get $p2) (local.get $rb)))
+        (if (i32.eq (local.get $order) (i32.const -1))
+          (then
+            (local.set $p0 (local.get $p))
+            (local.set $p1 (i32.add (local.get $p0) (local.get $rb)))
+            (local.set $p2 (i32.add (local.get $p1) (local.get $rb)))
+            (local.set $p3 (i32.add (local.get $p2) (local.get $rb)))
+            (local.set $p (i32.add (local.get $p3) (local.get $rb))))
+          (else
+            (local.set $p0 (i32.add (local.get $data) (i32.mul (i32.load (local.get $order)) (local.get $rb))))
+            (local.set $p1 (i32.add (local.get $data) (i32.mul (i32.load offset=4 (local.get $order)) (local.get $rb))))
+            (local.set $p2 (i32.add (local.get $data) (i32.mul (i32.load offset=8 (local.get $order)) (local.get $rb))))
+            (local.set $p3 (i32.add (local.get $data) (i32.mul (i32.load offset=12 (local.get $order)) (local.get $rb))))
+            (local.set $order (i32.add (local.get $order) (i32.const 16)))))
         (local.set $j (i32.const 0))
         (block $gsimd_done
           (loop $gcols
@@ -293,12 +188,15 @@
                 (f64.add (f64.add (local.get $x0) (local.get $x1)) (f64.add (local.get $x2) (local.get $x3)))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $grem)))
-        (local.set $p (i32.add (local.get $p3) (local.get $rb)))
         (local.set $k (i32.sub (local.get $k) (i32.const 4)))
         (br $groups)))
     (block $done
       (loop $rows
         (br_if $done (i32.eqz (local.get $k)))
+        (if (i32.ne (local.get $order) (i32.const -1))
+          (then
+            (local.set $p (i32.add (local.get $data) (i32.mul (i32.load (local.get $order)) (local.get $rb))))
+            (local.set $order (i32.add (local.get $order) (i32.const 4)))))
         (local.set $j (i32.const 0))
         (block $simd_done
           (loop $cols
@@ -411,7 +309,7 @@
         (local.set $flags (i32.load offset=8 (local.get $q)))
         (if (i32.and (local.get $flags) (i32.const 1))
           (then (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $B) (i32.const 4)))))
-        (call $accRows (local.get $p) (local.get $n) (local.get $B) (local.get $mu) (local.get $out) (local.get $ox))
+        (call $accRows (local.get $p) (i32.const -1) (local.get $n) (local.get $B) (local.get $mu) (local.get $out) (local.get $ox))
         (local.set $p (i32.add (local.get $p) (i32.mul (local.get $n) (i32.shl (local.get $B) (i32.const 2)))))
         (if (i32.and (local.get $flags) (i32.const 2))
           (then
