@@ -241,8 +241,6 @@
     (local $chk v128) (local $c f64)
     (local.set $B2 (i32.and (local.get $B) (i32.const -2)))
     (local.set $ox (i32.add (local.get $out) (i32.shl (local.get $B) (i32.const 3))))
-    ;; the sum of a type's |x - mu| sums is NaN or infinite iff one is
-    ;; (each is under 2^129 x 2^31: no overflow)
     (local.set $chk (f64x2.splat (f64.const 0)))
     (local.set $j (i32.const 0))
     (block $c_done
@@ -290,9 +288,9 @@
   ;; Flag 1: the type's first segment (its sums start at 0); flag 2: its last
   ;; (then, unless one of its |x - mu| sums is NaN or infinite, which returns
   ;; s with nothing more added, tableAbs/tableX row += the sums, or = them
-  ;; with flag 4: a row new to the table). A type
-  ;; split over segments is split after a multiple of 4 rows, so its sums are
-  ;; those of one typeSums call. Returns -1 when every segment went in. Sums
+  ;; with flag 4: a row new to the table). A type split over segments is
+  ;; split after a multiple of 4 rows, so its sums are those of one typeSums
+  ;; call. Returns -1 when every segment went in. Sums
   ;; at $out: f64 [B] abs then [B] x. As TypeScoresBuilder.sumTypes +
   ;; TypeScoresReducer.addType, bit for bit.
   (func (export "typeSumsInto") (param $data i32) (param $B i32) (param $segs i32) (param $nSegs i32)
