@@ -177,6 +177,28 @@ function run(): Timing {
 const runs = Array.from({ length: repeat }, run);
 const tn = nTokens * nNeurons;
 const peak = process.resourceUsage().maxRSS * 1024;
+
+// The host's speed now, beside the figures (after the peak RSS is read):
+// the same code's speed moves by a quarter from one set of runs to the next
+// with nothing else running here, and so does a plain arithmetic loop, which
+// touches no memory (a shared physical core, or its clock). Copy bandwidth
+// moves less.
+function cpuLoopSeconds(): number {
+  const t0 = wall();
+  let x = 0;
+  for (let i = 0; i < 1e8; i++) x = (x + i * 1.0000001) % 1e9;
+  const dt = wall() - t0;
+  return x < 0 ? -1 : round(dt); // x keeps the loop
+}
+
+function copyGBs(): number {
+  const src = shards[0]!.m.data;
+  const dst = new Float32Array(src.length);
+  dst.set(src);
+  const t0 = wall();
+  for (let i = 0; i < 3; i++) dst.set(src);
+  return round((3 * src.byteLength) / 1e9 / (wall() - t0), 2);
+}
 const report = (tm: Timing): Record<string, number> => {
   const total = tm.pass1 + tm.pass2 + tm.merge + tm.rank;
   return {
@@ -205,6 +227,8 @@ console.log(JSON.stringify({
   cold: report(runs[0]!),
   ...(repeat > 1 ? warmReports(runs.slice(1)) : {}),
   topWordsReturned: runs[0]!.returned,
+  hostCopyGBs: copyGBs(),
+  hostCpuLoopSeconds: cpuLoopSeconds(),
   generateSeconds: round(generate),
   corpusMB: Math.round((tn * 4) / 2 ** 20),
   peakRssMB: Math.round(peak / 2 ** 20),
