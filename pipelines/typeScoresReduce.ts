@@ -84,24 +84,16 @@ export class TypeScoresReducer implements TypeScoresSink {
   /** Adds one type's count and sums (`sumAbs[from..from+nNeurons)`, same for sumX) after `beginShard`. */
   addType(token: string, shard: number, offset: number, n: number, pa: Float64Array, px: Float64Array, from: number): void {
     const B = this.block!.nNeurons;
-    let id = this.ids.get(token);
-    const o = (id ?? this.tokens.length) * B;
-    if (id === undefined) {
-      id = this.tokens.length;
-      this.reserve(id + 1, B);
-      this.ids.set(token, id);
-      this.tokens.push(token);
-      this.firstShard.push(shard);
-      this.firstOffset.push(offset);
+    const before = this.tokens.length;
+    const id = this.countType(token, shard, offset, n);
+    const o = id * B;
+    if (id === before) {
       // Reused buffers are not cleared: a new type's row is assigned.
-      this.count[id] = n;
       this.sumAbs.set(pa.subarray(from, from + B), o);
       this.sumX.set(px.subarray(from, from + B), o);
       return;
     }
-    this.moveFirst(id, shard, offset);
-    const { count, sumAbs, sumX } = this;
-    count[id] = count[id]! + n;
+    const { sumAbs, sumX } = this;
     for (let j = 0; j < B; j++) {
       sumAbs[o + j] = sumAbs[o + j]! + pa[from + j]!;
       sumX[o + j] = sumX[o + j]! + px[from + j]!;
@@ -184,6 +176,8 @@ export class TypeScoresReducer implements TypeScoresSink {
     const nTypes = g.tokens.length;
     let fresh = 0;
     for (let t = 0; t < nTypes; t++) if (!this.ids.has(g.tokens[t]!)) fresh++;
+    // Reserved up front: countType below reserves nothing more, so the
+    // memory does not grow (which would detach the views) while it is used.
     this.reserve(this.tokens.length + fresh, B);
     if (!this.mem) return false;
     const inPlace = 4 * g.rows * B <= this.inPlaceBytes;
@@ -199,33 +193,20 @@ export class TypeScoresReducer implements TypeScoresSink {
     if (sc === null) return false;
     this.views(sc);
     const { i32, f64, f32, kernels } = sc;
-    const { count } = this;
     const rowOf = new Int32Array(nTypes);
+    // 1 for a row new to the tables: the kernel copies the type's sums in, as `addType` does.
     const isNew = new Uint8Array(nTypes);
     for (let t = 0; t < nTypes; t++) {
-      const token = g.tokens[t]!;
-      let id = this.ids.get(token);
-      if (id === undefined) {
-        id = this.tokens.length;
-        this.ids.set(token, id);
-        this.tokens.push(token);
-        this.firstShard.push(g.shard);
-        this.firstOffset.push(g.firstOffset[t]!);
-        count[id] = g.count[t]!;
-        // A new row: the kernel copies the type's sums in (flag 4), as `addType` does.
-        isNew[t] = 4;
-      } else {
-        this.moveFirst(id, g.shard, g.firstOffset[t]!);
-        count[id] = count[id]! + g.count[t]!;
-      }
-      rowOf[t] = id;
+      const before = this.tokens.length;
+      rowOf[t] = this.countType(g.tokens[t]!, g.shard, g.firstOffset[t]!, g.count[t]!);
+      isNew[t] = rowOf[t] === before ? 1 : 0;
     }
     f64.set(this.block!.mu, muOff / 8);
     const { start } = g;
     if (inPlace) {
       const startOff = segOff + 4 * nTypes;
       const orderOff = startOff + 4 * (nTypes + 1);
-      for (let t = 0; t < nTypes; t++) i32[segOff / 4 + t] = (rowOf[t]! << 1) | (isNew[t]! >> 2);
+      for (let t = 0; t < nTypes; t++) i32[segOff / 4 + t] = (rowOf[t]! << 1) | isNew[t]!;
       i32.set(start.subarray(0, nTypes + 1), startOff / 4);
       i32.set(g.order.subarray(0, g.rows), orderOff / 4);
       g.copyBlock(f32, dataOff / 4);
@@ -246,7 +227,7 @@ export class TypeScoresReducer implements TypeScoresSink {
         const q = segOff / 4 + 3 * nSegs++;
         i32[q] = rowOf[t]!;
         i32[q + 1] = take;
-        i32[q + 2] = (k === start[t]! ? 1 : 0) | (k + take === end ? 2 | isNew[t]! : 0);
+        i32[q + 2] = (k === start[t]! ? 1 : 0) | (k + take === end ? 2 | (isNew[t]! << 2) : 0);
         rows += take;
         k += take;
         if (k === end) t++;
@@ -256,11 +237,27 @@ export class TypeScoresReducer implements TypeScoresSink {
     return true;
   }
 
-  private moveFirst(id: number, shard: number, offset: number): void {
+  // The table row of `token` (a new one at the end, reserved, when it has
+  // none), its count raised by n and its first occurrence moved earlier if
+  // (shard, offset) is. The caller adds or copies the sums.
+  private countType(token: string, shard: number, offset: number, n: number): number {
+    let id = this.ids.get(token);
+    if (id === undefined) {
+      id = this.tokens.length;
+      this.reserve(id + 1, this.block!.nNeurons);
+      this.ids.set(token, id);
+      this.tokens.push(token);
+      this.firstShard.push(shard);
+      this.firstOffset.push(offset);
+      this.count[id] = n;
+      return id;
+    }
     if (shard < this.firstShard[id]! || (shard === this.firstShard[id]! && offset < this.firstOffset[id]!)) {
       this.firstShard[id] = shard;
       this.firstOffset[id] = offset;
     }
+    this.count[id] = this.count[id]! + n;
+    return id;
   }
 
   /**
