@@ -9,6 +9,7 @@ import {
   groupNeurons,
   groupRange,
   readShardHeader,
+  ReusableMemory,
   tokensRange,
   type ShardInput,
 } from '../pipelines/shard.ts';
@@ -132,6 +133,30 @@ describe('shard codec', () => {
     const s = input.sentences[2]!;
     const bad = { ...input, sentences: [input.sentences[0]!, { ...s, tokens: s.tokens.slice(1) }] };
     expect(() => encodeShard(bad)).toThrow('shard: sentence 1: 4 tokens but 5 activation rows');
+  });
+
+  it('encodes into reused memory the same bytes and visitor values, shard after shard', () => {
+    const bytesOf = (chunks: readonly Uint8Array[], n: number): Uint8Array => {
+      const out = new Uint8Array(n);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+      return out;
+    };
+    const seen = (input: ShardInput, memory?: ReusableMemory): { bytes: Uint8Array; visited: number[][] } => {
+      const visited: number[][] = [];
+      const e = encodeShardChunks(input, (_g, values) => visited.push(Array.from(values.data)), memory);
+      return { bytes: bytesOf(e.chunks, e.byteLength), visited };
+    };
+    const memory = new ReusableMemory();
+    const small = sample('float32', 7);
+    const large: ShardInput = { ...small, sentences: [...small.sentences, ...small.sentences, sentence(['x', 'y'], 3, 10, rng(9))] };
+    // float16 after float32 reuses the same buffer with the float32 scratch behind the halves
+    for (const input of [large, small, { ...large, dtype: 'float16' as const }, { ...small, dtype: 'float16' as const, groupWidth: 30 }, large]) {
+      expect(seen(input, memory)).toEqual(seen(input));
+    }
   });
 
   it('streams the same bytes as it encodes in one buffer', () => {
