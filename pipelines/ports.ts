@@ -28,8 +28,12 @@ export interface ObjectStore {
   /** Human-readable location, e.g. `s3://bucket/prefix/` or `file:///data/out/`. */
   readonly location: string;
   get(key: string): Promise<Uint8Array>;
-  /** Bytes `[start, end)` of an object. */
-  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Bytes `[start, end)` of an object. With `into` (at least `end - start`
+   * bytes long) they are read into its start and a view of it is returned, so
+   * a caller reading many ranges reuses its memory (see ReusableMemory).
+   */
+  getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
   getStream(key: string): AsyncIterable<Uint8Array>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
   /** For objects too large to hold in memory (multipart on S3). */

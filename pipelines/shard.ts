@@ -23,7 +23,7 @@
  * header, so a corrupted object fails its job instead of skewing the results.
  */
 import { crc32 } from 'node:zlib';
-import { concatBytes } from './bytes.ts';
+import { concatBytes, type ReusableMemory } from './bytes.ts';
 import { InputError } from './errors.ts';
 import { matrix, type Matrix, type SentenceActivations } from './matrix.ts';
 import { decodeHalf, encodeHalf } from './float16.ts';
@@ -149,24 +149,6 @@ function gatherGroup(input: ShardInput, start: number, end: number, out: Float32
 export function encodeShard(input: ShardInput): Uint8Array {
   const { chunks, byteLength } = encodeShardChunks(input);
   return concatBytes(chunks, byteLength);
-}
-
-/**
- * Memory reused from one shard to the next. Fresh memory costs a page fault
- * per 4 KiB on first touch: on the firecracker VMs this project is measured
- * on, 3-4 ms per MB, 90 times the cost of writing it once mapped, so a
- * shard's groups (50 MB on the MiniLM bench) cost 150-190 ms in new buffers
- * and 20-30 ms in reused ones. What is carved from it stays valid until the
- * next `reserve`.
- */
-export class ReusableMemory {
-  private buffer = new ArrayBuffer(0);
-
-  /** At least `bytes` bytes; grows by a quarter more than asked, never shrinks. */
-  reserve(bytes: number): ArrayBuffer {
-    if (this.buffer.byteLength < bytes) this.buffer = new ArrayBuffer(Math.ceil((bytes * 1.25) / 8) * 8);
-    return this.buffer;
-  }
 }
 
 /**

@@ -9,10 +9,10 @@ import {
   groupNeurons,
   groupRange,
   readShardHeader,
-  ReusableMemory,
   tokensRange,
   type ShardInput,
 } from '../pipelines/shard.ts';
+import { ReusableMemory } from '../pipelines/bytes.ts';
 import { decodeHalf, encodeHalf, roundToHalf, toHalfBits } from '../pipelines/float16.ts';
 import { InputError } from '../pipelines/errors.ts';
 import type { SentenceActivations } from '../pipelines/matrix.ts';

@@ -145,6 +145,23 @@ describe.each(adapters)('$name store', ({ name, make }) => {
     await expect(store.getRange('r.bin', 0.5, 4)).rejects.toThrow(InputError);
   });
 
+  it('getRange reads into a caller\'s buffer when given one, and refuses one too small', async () => {
+    const store = await make();
+    const bytes = pattern(3 * MiB + 5, 6);
+    await store.put('into.bin', bytes);
+    const into = new Uint8Array(2 * MiB + 10).fill(0xee);
+    const got = await store.getRange('into.bin', MiB - 3, 3 * MiB - 1, into);
+    expect(got.buffer).toBe(into.buffer);
+    expect(got.byteOffset).toBe(0);
+    expect(got).toEqual(bytes.slice(MiB - 3, 3 * MiB - 1));
+    expect(into[2 * MiB + 2]).toBe(0xee); // nothing written past the range
+    // cut short at the end of the object, into the same buffer again
+    const tail = await store.getRange('into.bin', 3 * MiB, 4 * MiB, into);
+    expect(tail.buffer).toBe(into.buffer);
+    expect(tail).toEqual(bytes.slice(3 * MiB));
+    await expect(store.getRange('into.bin', 0, 2 * MiB + 11, into)).rejects.toThrow('does not fit the 2097162-byte buffer');
+  });
+
   it('lists the keys under a prefix in UTF-8 byte order, with sizes', async () => {
     const store = await make();
     // '-' and '.' sort before '/', 'a0' after it; U+FFFD sorts before an emoji in UTF-8 but after it in UTF-16.

@@ -13,6 +13,7 @@
  * The job reads exactly the keys the plan fixes and makes its writes at fixed
  * keys, so a retry recomputes the same bytes.
  */
+import { ReusableMemory } from '../../pipelines/bytes.ts';
 import { InputError } from '../../pipelines/errors.ts';
 import { Histograms } from '../../pipelines/histogram.ts';
 import { runKeys } from '../../pipelines/keys.ts';
@@ -32,6 +33,7 @@ import { mapInOrder } from './ordered.ts';
 // buffers grown to a block's types x neurons: growing them again per block
 // was a tenth of pass 2). Taken while in use, so concurrent jobs never share.
 let spare: TypeScoresReducer | null = null;
+let spareBuffers: ReusableMemory[] | null = null;
 
 /** The means a block's pass-2 job subtracts: raw little-endian float64. */
 export function decodeMu(bytes: Uint8Array, expected: number, what: string): Float64Array {
@@ -83,11 +85,16 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   spare = null;
   reducer.reset();
 
-  // fetch the next shard's bytes while this one is summed
+  // fetch the next shard's bytes while this one is summed, each group into
+  // reused memory (with 2 fetches in flight and one shard being summed, a
+  // buffer is free again 3 shards later)
+  const width = 2;
+  const buffers = (spareBuffers ?? []).concat(Array.from({ length: width + 1 }, () => new ReusableMemory())).slice(0, width + 1);
+  spareBuffers = null;
   await mapInOrder(
     plan.shards,
-    2,
-    async (s) => {
+    width,
+    async (s, i) => {
       const { key, what, header } = await shardHeader(s);
       const g = groupNeurons(header.nNeurons, header.groupWidth, block.index);
       if (g.start !== block.start || g.end !== block.end) {
@@ -95,7 +102,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
       }
       const [ta, tb] = tokensRange(header);
       const [ga, gb] = groupRange(header, block.index);
-      const [tokenBytes, groupBytes] = await Promise.all([store.getRange(key, ta, tb), store.getRange(key, ga, gb)]);
+      const [tokenBytes, groupBytes] = await Promise.all([store.getRange(key, ta, tb), store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga))]);
       return { tokens: decodeTokens(header, tokenBytes, what), values: decodeGroup(header, block.index, groupBytes, what) };
     },
     ({ tokens, values }, s) => {
@@ -138,6 +145,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
     });
   });
   spare = reducer; // `merged` and `lists` are not used past this point
+  spareBuffers = buffers;
   await store.put(renderKeys(plan.runId).histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
   const key = keys.topWordsBlock(block.index);
   await store.put(key, encodeTopWords({ layer, neuron, globalNeuron, rank, token, score, count, mean }, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });

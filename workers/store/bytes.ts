@@ -19,9 +19,12 @@ export async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Arr
  * Checks a byte range `[start, end)` request; every adapter applies the same
  * rules so that they agree: integers, `0 <= start <= end`.
  */
-export function checkRange(location: string, start: number, end: number): void {
+export function checkRange(location: string, start: number, end: number, into?: Uint8Array): void {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw new InputError(`byte range [${start}, ${end}) of ${location} is not a range (need integers 0 <= start <= end)`);
+  }
+  if (into && into.byteLength < end - start) {
+    throw new RangeError(`byte range [${start}, ${end}) of ${location} does not fit the ${into.byteLength}-byte buffer given for it`);
   }
 }
 

@@ -62,9 +62,9 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+  async getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     const p = this.path(key);
-    checkRange(this.location + key, start, end);
+    checkRange(this.location + key, start, end, into);
     let handle;
     try {
       handle = await open(p, 'r');
@@ -76,7 +76,7 @@ export class LocalStore implements ObjectStore {
       if (!st.isFile()) throw new NotFoundError(this.location + key);
       if (start === end) return new Uint8Array(0);
       const [s, e] = clipRange(this.location + key, start, end, st.size);
-      const out = new Uint8Array(e - s);
+      const out = into ? into.subarray(0, e - s) : new Uint8Array(e - s);
       let got = 0;
       while (got < out.byteLength) {
         const { bytesRead } = await handle.read(out, got, out.byteLength - got, s + got);

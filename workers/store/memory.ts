@@ -47,12 +47,14 @@ export class MemoryStore implements ObjectStore {
     return this.entry(key).bytes.slice();
   }
 
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
-    checkRange(this.location + key, start, end);
+  async getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
+    checkRange(this.location + key, start, end, into);
     const { bytes } = this.entry(key);
     if (start === end) return new Uint8Array(0);
     const [s, e] = clipRange(this.location + key, start, end, bytes.byteLength);
-    return bytes.slice(s, e);
+    if (!into) return bytes.slice(s, e);
+    into.set(bytes.subarray(s, e));
+    return into.subarray(0, e - s);
   }
 
   async *getStream(key: string): AsyncIterable<Uint8Array> {

@@ -112,9 +112,9 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+  async getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     const Key = this.full(key);
-    checkRange(this.location + key, start, end);
+    checkRange(this.location + key, start, end, into);
     if (start === end) {
       // S3 has no empty range; still report a missing key like the other stores.
       if (!(await this.head(key))) throw new NotFoundError(this.location + key);
@@ -122,7 +122,16 @@ export class S3Store implements ObjectStore {
     }
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }));
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      if (!out.Body) return new Uint8Array(0);
+      if (!into) return await out.Body.transformToByteArray();
+      if (!(out.Body instanceof Readable)) throw new Error(`S3 GetObject of ${this.location + key} returned a body that is not a Node stream`);
+      let at = 0;
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
+        if (at + chunk.byteLength > end - start) throw new Error(`S3 GetObject of ${this.location + key} bytes [${start}, ${end}) returned more than ${end - start} bytes`);
+        into.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      return into.subarray(0, at);
     } catch (err) {
       if (status(err) === 416 || errName(err) === 'InvalidRange') {
         throw new InputError(`byte range [${start}, ${end}) starts past the end of ${this.location + key}`);
