@@ -7,10 +7,13 @@
  *   npx tsx bench/extract.ts --model minilm-6x384                    # writes .cache/bench-models/corpus.txt
  *   npx tsx bench/pipeline.ts [--model minilm-6x384] [--repeat 1] [--mode embedded|distributed] [--workers 2]
  *
- * embedded: one process, local folder store. `extractSeconds` is loading the
- * model plus the time inside its extract iterator; `afterExtractionSeconds` is the rest of
- * the run (planning, shard encoding, moments, type scores, reducers, Parquet,
- * storage): the design target is at most 15% of `extractSeconds`.
+ * embedded: one process, local folder store. `extractSeconds` is extraction
+ * alone, measured after the run: loading the model and running it over the
+ * corpus shard by shard, storing nothing. `afterExtractionSeconds` is the
+ * run's wall time minus that: what planning, shard encoding, moments, type
+ * scores, reducers, Parquet and storage add (the design target is at most
+ * 15% of `extractSeconds`), whether that work runs between model batches or
+ * beside them (the runner keeps two shards in flight).
  * distributed: a private redis-server and moto_server (S3) on free ports,
  * `--workers` worker processes (`neurox worker --concurrency 1`), a run
  * submitted like `neurox submit` (`--store file`: a shared local folder
@@ -21,18 +24,22 @@
  * with a distinct word (so no shard repeats and the cache cannot help):
  * with N = 6 and MiniLM, the activations total several times the peak RSS.
  * Renders are switched off (render: none): they are measured by bench/render.ts.
+ * --timeline marks each stage on stderr for a CPU profile:
+ *   node --cpu-prof --import tsx bench/pipeline.ts --timeline 2> marks.txt
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExtractedSentence, Extractor } from '../pipelines/ports.ts';
 import type { Stage } from '../pipelines/plan.ts';
 import type { AnalysisJobInput } from '../schemas/analysis.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
-import { loadModel } from '../workers/stages/models.ts';
+import { closeModels, loadModel } from '../workers/stages/models.ts';
+import { selectLayers } from '../pipelines/extractOptions.ts';
+import { AnalysisJobV1 } from '../schemas/analysis.ts';
+import { parsePayload } from '../schemas/validate.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -46,6 +53,8 @@ const { values: args } = parseArgs({
     'shard-sentences': { type: 'string', default: '256' },
     'block-neurons': { type: 'string', default: '256' },
     keep: { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
+    'extraction-alone': { type: 'boolean', default: false },
     store: { type: 'string', default: 's3' },
   },
 });
@@ -89,55 +98,86 @@ function dirBytes(d: string): number {
   return n;
 }
 
-/** Times the model's own work: the extract iterator, batch by batch. */
-function timed(model: Extractor, clock: { ms: number }): Extractor {
-  return {
-    info: model.info,
-    close: () => model.close(),
-    extract(sentences, options): AsyncIterable<ExtractedSentence> {
-      const it = model.extract(sentences, options)[Symbol.asyncIterator]();
-      return {
-        [Symbol.asyncIterator]: () => ({
-          async next() {
-            const t = performance.now();
-            const r = await it.next();
-            clock.ms += performance.now() - t;
-            return r;
-          },
-        }),
-      };
-    },
+/**
+ * --timeline: `STAGE <name> start|end <microseconds>` lines on stderr, on the
+ * clock of `node --cpu-prof` profiles (process.hrtime), to attribute a
+ * profile's samples to stages.
+ */
+function mark(name: string, phase: 'start' | 'end'): void {
+  if (args.timeline) process.stderr.write(`STAGE ${name} ${phase} ${process.hrtime.bigint() / 1000n}\n`);
+}
+
+/**
+ * Extraction alone: load the model and run it over the corpus shard by shard
+ * (the pipeline's batches: the extractor sorts by length within a shard),
+ * with the run's options, storing nothing. The pipeline's extra wall time
+ * over this is the cost of everything after extraction, whether that work
+ * runs between model batches or beside them.
+ */
+interface Alone {
+  seconds: number;
+  loadSeconds: number;
+  words: number;
+}
+
+async function extractionAlone(request: AnalysisJobInput): Promise<Alone> {
+  const { options, model: spec } = parsePayload(AnalysisJobV1, request, 'bench request');
+  const t0 = performance.now();
+  const model = await loadModel(spec);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const extractOptions = {
+    aggregation: options.aggregation,
+    includeSpecialTokens: options.includeSpecialTokens,
+    ignoreEmbeddings: options.ignoreEmbeddings,
+    layers: selectLayers(model.info.nLayers, { ignoreEmbeddings: options.ignoreEmbeddings }),
+    batchSize: options.batchSize,
   };
+  let words = 0;
+  for (let at = 0; at < lines.length; at += options.shardSentences) {
+    for await (const s of model.extract(lines.slice(at, at + options.shardSentences), extractOptions)) words += s.nTokens;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await closeModels();
+  return { seconds, loadSeconds, words };
+}
+
+function extractionAloneInChild(): Alone {
+  const argv = [...process.execArgv, ...process.argv.slice(1).filter((a) => a !== '--timeline'), '--extraction-alone'];
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`extraction alone failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Alone;
 }
 
 async function embedded(): Promise<Record<string, unknown>> {
-  const clock = { ms: 0 };
-  let loadMs = 0;
   const peak: Partial<Record<Stage, number>> = {};
   const seconds: Partial<Record<Stage, number>> = {};
+  // a stage's seconds are the wall time while any of its jobs runs (the embedded runner overlaps extract jobs)
   let stage: Stage | null = null;
+  let active = 0;
   let started = 0;
   const sample = (): void => {
     if (stage) peak[stage] = Math.max(peak[stage] ?? 0, process.memoryUsage.rss());
   };
   const timer = setInterval(sample, 10);
   const out = join(work, 'out');
+  await closeModels();
   const t0 = performance.now();
   const result = await runEmbedded(request(out), {
     context: {
       model: async (spec) => {
-        const t = performance.now();
+        mark('model-load', 'start');
         const m = await loadModel(spec);
-        loadMs += performance.now() - t;
-        return timed(m, clock);
+        mark('model-load', 'end');
+        return m;
       },
     },
     onJob: (s, phase) => {
+      mark(s, phase);
       sample();
       if (phase === 'start') {
+        if (active++ === 0) started = performance.now();
         stage = s;
-        started = performance.now();
-      } else {
+      } else if (--active === 0) {
         seconds[s] = (seconds[s] ?? 0) + (performance.now() - started) / 1000;
         stage = null;
       }
@@ -145,10 +185,12 @@ async function embedded(): Promise<Record<string, unknown>> {
   });
   const total = (performance.now() - t0) / 1000;
   clearInterval(timer);
-  // extraction = loading the model + running it (what NeuroX's extractor does too)
-  const extractSeconds = (clock.ms + loadMs) / 1000;
-  const cacheBytes = dirBytes(join(out, 'cache'));
   const maxRss = process.resourceUsage().maxRSS * 1024;
+  // after the run (so both read the model's files from the page cache), in a
+  // fresh process (so both pay for importing the runtime)
+  const alone = extractionAloneInChild();
+  if (alone.words !== result.nTokens) throw new Error(`extraction alone gave ${alone.words} tokens, the run ${result.nTokens}`);
+  const cacheBytes = dirBytes(join(out, 'cache'));
   return {
     mode: 'embedded',
     sentences: result.nSentences,
@@ -158,10 +200,10 @@ async function embedded(): Promise<Record<string, unknown>> {
     shards: result.nShards,
     seconds: +total.toFixed(2),
     wordsPerSec: Math.round(result.nWords / total),
-    extractSeconds: +extractSeconds.toFixed(2),
-    modelLoadSeconds: +(loadMs / 1000).toFixed(2),
-    afterExtractionSeconds: +(total - extractSeconds).toFixed(2),
-    afterExtractionShare: +((total - extractSeconds) / extractSeconds).toFixed(3),
+    extractSeconds: +alone.seconds.toFixed(2),
+    modelLoadSeconds: +alone.loadSeconds.toFixed(2),
+    afterExtractionSeconds: +(total - alone.seconds).toFixed(2),
+    afterExtractionShare: +((total - alone.seconds) / alone.seconds).toFixed(3),
     stageSeconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(2)])),
     activationCacheMB: mb(cacheBytes),
     peakRssMB: mb(maxRss),
@@ -258,6 +300,12 @@ async function distributed(): Promise<Record<string, unknown>> {
   } finally {
     for (const p of procs.reverse()) p.kill('SIGTERM');
   }
+}
+
+if (args['extraction-alone']) {
+  process.stdout.write(`${JSON.stringify(await extractionAlone(request(join(work, 'out'))))}\n`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
 }
 
 const load = loadavg()[0]!.toFixed(2);
