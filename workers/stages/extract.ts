@@ -82,8 +82,7 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
   const label = `shard ${shard.index} (sentences ${shard.firstSentence}-${shard.firstSentence + shard.nSentences - 1})`;
   const tops = new ShardTopSentences(nNeurons, job.topSentences, extracted.map((s) => s.nTokens));
   // Moments are taken on the values as stored (float16 rounded), so pass 2 and pass 1 see the same numbers.
-  const memory = spare ?? new ReusableMemory();
-  spare = null;
+  const memory = spares.pop() ?? new ReusableMemory();
   const encoded = encodeShardChunks({ sentences: extracted, layers: job.layers, dModel: model.info.dModel, dtype, groupWidth: job.groupWidth }, (_g, values, first) => {
     const part = emptyMoments(values.cols, first);
     accumulateMoments(part, values, { columnOffset: first, label });
@@ -93,7 +92,7 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
   extracted.length = 0; // the encoded groups hold everything now
 
   await store.putStream(shard.cache.activations, chunksOf(encoded.chunks), { contentType: 'application/octet-stream' });
-  spare = memory; // written: free for the next shard (after a failed upload, parts may still be in flight)
+  spares.push(memory); // written: free for the next shard (after a failed upload, parts may still be in flight)
   await store.put(shard.cache.moments, encodeMoments(moments), { contentType: 'application/octet-stream' });
   await store.put(topSentencesCacheKey(shard.cache.prefix, job.topSentences), tops.encode(), { contentType: 'application/octet-stream' });
   const result: ExtractResult = {
@@ -113,10 +112,10 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
   return result;
 }
 
-// The memory the last shard was encoded into, kept for the next one in this
+// The memory earlier shards were encoded into, kept for the next ones in this
 // process (fresh memory's page faults cost more than the copy into it: see
-// ReusableMemory). Taken while in use, so concurrent jobs never share it.
-let spare: ReusableMemory | null = null;
+// ReusableMemory). Taken while in use, so concurrent jobs never share one.
+const spares: ReusableMemory[] = [];
 
 async function* chunksOf(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
   for (const c of chunks) yield c;
