@@ -311,7 +311,6 @@ if (args['extraction-alone']) {
 const load = loadavg()[0]!.toFixed(2);
 const figures = args.mode === 'distributed' ? await distributed() : await embedded();
 process.stdout.write(`${JSON.stringify({ bench: 'pipeline', model: args.model, repeat, corpusWords: nWords, dtype: args.dtype, ...figures, loadBefore: +load, loadAfter: +loadavg()[0]!.toFixed(2) })}\n`);
-if (!args.keep) rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-rmSync(work, { recursive: true, force: true });
+if (args.keep) process.stderr.write(`kept ${work}\n`);
+else rmSync(work, { recursive: true, force: true });
 process.exit(0);
