@@ -122,11 +122,13 @@ const SCRIPT = String.raw`
     main.appendChild(el('h2', { text: title }));
     nodes.forEach(function (n) { if (n) main.appendChild(n); });
     document.title = title + ' \u2014 ' + summary.runId;
+    document.body.setAttribute('data-view', routed);
     document.body.setAttribute('data-state', 'ready');
   }
   function fail(err) {
     main.textContent = '';
     main.appendChild(el('p', { cls: 'error', text: err.message }));
+    document.body.setAttribute('data-view', routed);
     document.body.setAttribute('data-state', 'error');
   }
   function wordsOf(n, max) {
@@ -235,7 +237,11 @@ const SCRIPT = String.raw`
     });
   }
 
+  // the hash the view on screen answers (data-view), beside data-state: a
+  // new hash is in location.hash before its hashchange event routes it
+  var routed = null;
   function route() {
+    routed = location.hash;
     document.body.setAttribute('data-state', 'loading');
     var params = new URLSearchParams(location.hash.replace(/^#/, ''));
     var job;

@@ -68,7 +68,9 @@ describe.skipIf(!hasChromium)('HTML index page in headless Chromium, opened from
   let browser: Browser;
   let page: Page;
   const url = (hash: string): string => `${pathToFileURL(join(site, 'index.html')).href}#${hash}`;
-  const ready = "document.body.dataset.state === 'ready' || document.body.dataset.state === 'error'";
+  // the view on screen is the one for the current hash (a hash navigation
+  // updates location.hash before the page's hashchange handler runs)
+  const ready = "document.body.dataset.view === location.hash && (document.body.dataset.state === 'ready' || document.body.dataset.state === 'error')";
   /** Opens the page at `#hash` and waits for its view (`lands`: the hash it redirects to). */
   async function open(hash: string, lands = hash): Promise<void> {
     await page.goto('about:blank');
