@@ -117,7 +117,11 @@ const SCRIPT = String.raw`
   }
   function link(hash, text) { return el('a', { href: '#' + hash, text: text }); }
   function name(n) { return n.layer + ':' + n.neuron; }
-  function show(title, nodes) {
+  // Each route is a generation; a view that finishes loading after the
+  // reader moved on (a slow words.js, say) is dropped, not shown over the new one.
+  var generation = 0;
+  function show(gen, title, nodes) {
+    if (gen !== generation) return;
     main.textContent = '';
     main.appendChild(el('h2', { text: title }));
     nodes.forEach(function (n) { if (n) main.appendChild(n); });
@@ -149,14 +153,14 @@ const SCRIPT = String.raw`
     });
     var head = el('tr', null, ['layer', 'neurons', 'rendered', 'mean variance', 'max variance'].map(function (h, i) { return el('th', { cls: i ? 'num' : '', text: h }); }));
     var files = Object.keys(summary.files).map(function (k) { return el('li', null, [el('a', { href: summary.files[k], text: k })]); });
-    show('Run ' + summary.runId, [
+    show(generation, 'Run ' + summary.runId, [
       el('p', { text: summary.model + ': ' + summary.nLayers + ' layers \u00d7 ' + summary.dModel + ' neurons, ' + summary.sentences + ' sentences, ' + summary.tokens + ' tokens.' }),
       el('table', { id: 'layers' }, [head].concat(rows)),
       files.length ? el('ul', { id: 'files' }, files) : null
     ]);
   }
 
-  function layerView(l, page) {
+  function layerView(l, page, gen) {
     return loadLayer(l).then(function (data) {
       var info = layerInfo(l);
       var sorted = data.neurons.slice().sort(function (a, b) { return (b.stats.variance || 0) - (a.stats.variance || 0) || a.neuron - b.neuron; });
@@ -177,7 +181,7 @@ const SCRIPT = String.raw`
       var nav = el('nav', { cls: 'pages' }, [el('span', { text: 'page ' + (page + 1) + ' of ' + pages + ':' })].concat(
         page > 0 ? [link('layer=' + l + '&page=' + (page - 1), 'previous')] : [],
         page + 1 < pages ? [link('layer=' + l + '&page=' + (page + 1), 'next')] : []));
-      show('Layer ' + l, [
+      show(gen, 'Layer ' + l, [
         el('figure', null, [img(info.plots.variance, 'distribution of neuron variances in layer ' + l), el('figcaption', { text: 'Distribution of the variances of the layer\u2019s ' + info.neurons + ' neurons' })]),
         nav,
         el('table', { id: 'neurons' }, [head].concat(rows))
@@ -185,7 +189,7 @@ const SCRIPT = String.raw`
     });
   }
 
-  function neuronView(l, n) {
+  function neuronView(l, n, gen) {
     if (!(n >= 0 && n < summary.dModel)) return Promise.reject(new Error('neuron ' + n + ' is out of range [0, ' + (summary.dModel - 1) + ']'));
     return loadLayer(l).then(function (data) {
       var x = null;
@@ -203,7 +207,7 @@ const SCRIPT = String.raw`
       }));
       var prev = n > 0 ? link('neuron=' + l + ':' + (n - 1), '\u2190 ' + l + ':' + (n - 1)) : null;
       var next = n + 1 < summary.dModel ? link('neuron=' + l + ':' + (n + 1), l + ':' + (n + 1) + ' \u2192') : null;
-      show('Neuron ' + name(x), [
+      show(gen, 'Neuron ' + name(x), [
         el('p', null, [link('layer=' + l, 'layer ' + l), ' ', prev, ' ', next]),
         el('h3', { text: 'Statistics' }), stats,
         el('h3', { text: 'Top words' }), x.topWords.length ? words : el('p', { text: 'No word scores above the threshold.' }),
@@ -217,7 +221,7 @@ const SCRIPT = String.raw`
     });
   }
 
-  function wordView(w) {
+  function wordView(w, gen) {
     return loadWords().then(function (map) {
       var hits = [];
       var lw = w.toLowerCase();
@@ -230,7 +234,7 @@ const SCRIPT = String.raw`
         var nm = neuronName(h.g);
         return el('tr', null, [el('td', null, [link('neuron=' + nm, nm)]), el('td', { text: h.token }), el('td', { cls: 'num', text: String(h.rank) }), el('td', { cls: 'num', text: num(h.score) })]);
       });
-      show('Word \u201c' + w + '\u201d', [
+      show(gen, 'Word \u201c' + w + '\u201d', [
         el('p', { text: hits.length ? hits.length + ' neuron' + (hits.length === 1 ? '' : 's') + ' list this word among their top words' + (hits.length > 500 ? ' (first 500 shown)' : '') + '.' : 'No neuron lists this word among its top words.' }),
         hits.length ? el('table', { id: 'word-hits' }, [head].concat(rows)) : null
       ]);
@@ -242,6 +246,7 @@ const SCRIPT = String.raw`
   var routed = null;
   function route() {
     routed = location.hash;
+    var gen = ++generation;
     document.body.setAttribute('data-state', 'loading');
     var params = new URLSearchParams(location.hash.replace(/^#/, ''));
     var job;
@@ -252,17 +257,17 @@ const SCRIPT = String.raw`
     }
     if (params.has('neuron')) {
       var m = /^(\d+):(\d+)$/.exec(params.get('neuron'));
-      job = m ? neuronView(Number(m[1]), Number(m[2])) : Promise.reject(new Error('neuron \u201c' + params.get('neuron') + '\u201d is not LAYER:NEURON'));
+      job = m ? neuronView(Number(m[1]), Number(m[2]), gen) : Promise.reject(new Error('neuron \u201c' + params.get('neuron') + '\u201d is not LAYER:NEURON'));
     } else if (params.has('layer')) {
       var l = Number(params.get('layer'));
-      job = Number.isInteger(l) ? layerView(l, Math.max(0, Number(params.get('page')) || 0)) : Promise.reject(new Error('layer \u201c' + params.get('layer') + '\u201d is not a number'));
+      job = Number.isInteger(l) ? layerView(l, Math.max(0, Number(params.get('page')) || 0), gen) : Promise.reject(new Error('layer \u201c' + params.get('layer') + '\u201d is not a number'));
     } else if (params.has('word')) {
-      job = wordView(params.get('word'));
+      job = wordView(params.get('word'), gen);
     } else {
       home();
       job = Promise.resolve();
     }
-    job.catch(fail);
+    job.catch(function (err) { if (gen === generation) fail(err); });
   }
 
   // '3:127' or '3 127' -> a neuron, 'g2431' -> a global neuron, anything else -> a word

@@ -190,6 +190,31 @@ describe.skipIf(!hasChromium)('HTML index page in headless Chromium, opened from
     expect(await page.evaluate<string>("document.querySelector('.error').textContent")).toBe('layer 4 is not in this run (layers 3, 5)');
   });
 
+  it('drops a view that finishes loading after the reader moved on', async () => {
+    const slow = join(site, 'slow');
+    const idx = buildRunIndex({ ...run, nLayers: 1, layers: [0], dModel: 2 }, [0, 1].map((neuron) => ({
+      layer: 0, neuron, stats: { count: 1, mean: 0, variance: 1, std: 1, min: 0, max: 1 },
+      topWords: [{ token: 'x', score: 1, count: 1, mean: 1 }], topSentences: [], rendered: false,
+    })));
+    for (const f of runIndexFiles(idx)) {
+      mkdirSync(dirname(join(slow, f.path)), { recursive: true });
+      // the word index arrives 400 ms after its script loads, as a big words.js would
+      const body = f.path === idx.summary.words.script ? `setTimeout(function () { ${f.body} }, 400);\n` : f.body;
+      writeFileSync(join(slow, f.path), body);
+    }
+    writeFileSync(join(slow, 'index.html'), renderHtmlIndex(idx.summary));
+    const at = (hash: string): string => `${pathToFileURL(join(slow, 'index.html')).href}#${hash}`;
+    await page.goto('about:blank');
+    await page.goto(at('word=x'));
+    // the word view is waiting for its index when the reader moves on
+    await page.waitFor(`location.hash === '#word=x' && document.body.dataset.state === 'loading' && document.querySelector('script[src$="${idx.summary.words.script}"]') !== null`);
+    await page.goto(at('neuron=0:1'));
+    await page.waitFor(`location.hash === '#neuron=0:1' && (${ready})`);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await page.evaluate<string>("document.querySelector('h2').textContent")).toBe('Neuron 0:1');
+    expect(await page.evaluate<string | undefined>('document.body.dataset.view')).toBe('#neuron=0:1');
+  });
+
   it('lists the layers on the home view', async () => {
     await open('');
     const rows = await page.evaluate<string[][]>("[...document.querySelectorAll('#layers tr')].slice(1).map((r) => [...r.cells].map((c) => c.textContent))");
