@@ -13,7 +13,7 @@
  * run's wall time minus that: what planning, shard encoding, moments, type
  * scores, reducers, Parquet and storage add (the design target is at most
  * 15% of `extractSeconds`), whether that work runs between model batches or
- * beside them (the runner keeps two shards in flight).
+ * beside them.
  * distributed: a private redis-server and moto_server (S3) on free ports,
  * `--workers` worker processes (`neurox worker --concurrency 1`), a run
  * submitted like `neurox submit` (`--store file`: a shared local folder
@@ -107,13 +107,6 @@ function mark(name: string, phase: 'start' | 'end'): void {
   if (args.timeline) process.stderr.write(`STAGE ${name} ${phase} ${process.hrtime.bigint() / 1000n}\n`);
 }
 
-/**
- * Extraction alone: load the model and run it over the corpus shard by shard
- * (the pipeline's batches: the extractor sorts by length within a shard),
- * with the run's options, storing nothing. The pipeline's extra wall time
- * over this is the cost of everything after extraction, whether that work
- * runs between model batches or beside them.
- */
 interface Alone {
   seconds: number;
   loadSeconds: number;
@@ -121,6 +114,12 @@ interface Alone {
   minorPageFaults: number;
 }
 
+/**
+ * Extraction alone: load the model and run it over the corpus shard by shard
+ * (the pipeline's batches: the extractor sorts by length within a shard),
+ * with the run's options, storing nothing. The pipeline's extra wall time
+ * over this is the cost of everything after extraction.
+ */
 async function extractionAlone(request: AnalysisJobInput): Promise<Alone> {
   const { options, model: spec } = parsePayload(AnalysisJobV1, request, 'bench request');
   const faults0 = process.resourceUsage().minorPageFault;
@@ -154,9 +153,7 @@ function extractionAloneInChild(): Alone {
 async function embedded(): Promise<Record<string, unknown>> {
   const peak: Partial<Record<Stage, number>> = {};
   const seconds: Partial<Record<Stage, number>> = {};
-  // a stage's seconds are the wall time while any of its jobs runs (the embedded runner overlaps extract jobs)
   let stage: Stage | null = null;
-  let active = 0;
   let started = 0;
   // minor page faults: first touches of memory, 10-15 us each on the firecracker VMs here
   const faults: Partial<Record<Stage, number>> = {};
@@ -182,12 +179,10 @@ async function embedded(): Promise<Record<string, unknown>> {
       mark(s, phase);
       sample();
       if (phase === 'start') {
-        if (active++ === 0) {
-          started = performance.now();
-          faultsAtStart = process.resourceUsage().minorPageFault;
-        }
+        started = performance.now();
+        faultsAtStart = process.resourceUsage().minorPageFault;
         stage = s;
-      } else if (--active === 0) {
+      } else {
         seconds[s] = (seconds[s] ?? 0) + (performance.now() - started) / 1000;
         faults[s] = (faults[s] ?? 0) + process.resourceUsage().minorPageFault - faultsAtStart;
         stage = null;

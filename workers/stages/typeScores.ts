@@ -89,7 +89,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   // reused memory (with 2 fetches in flight and one shard being summed, a
   // buffer is free again 3 shards later)
   const width = 2;
-  const buffers = (spareBuffers ?? []).concat(Array.from({ length: width + 1 }, () => new ReusableMemory())).slice(0, width + 1);
+  const buffers = spareBuffers ?? Array.from({ length: width + 1 }, () => new ReusableMemory());
   spareBuffers = null;
   await mapInOrder(
     plan.shards,
