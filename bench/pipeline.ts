@@ -28,7 +28,7 @@
  *   node --cpu-prof --import tsx bench/pipeline.ts --timeline 2> marks.txt
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,7 @@ import { closeModels, loadModel } from '../workers/stages/models.ts';
 import { selectLayers } from '../pipelines/extractOptions.ts';
 import { AnalysisJobV1 } from '../schemas/analysis.ts';
 import { parsePayload } from '../schemas/validate.ts';
+import { extractionOptionsOf } from '../workers/stages/analyze.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -121,21 +122,18 @@ interface Alone {
  * over this is the cost of everything after extraction.
  */
 async function extractionAlone(request: AnalysisJobInput): Promise<Alone> {
-  const { options, model: spec } = parsePayload(AnalysisJobV1, request, 'bench request');
+  const job = parsePayload(AnalysisJobV1, request, 'bench request');
   const faults0 = process.resourceUsage().minorPageFault;
   const t0 = performance.now();
-  const model = await loadModel(spec);
+  const model = await loadModel(job.model);
   const loadSeconds = (performance.now() - t0) / 1000;
-  const extractOptions = {
-    aggregation: options.aggregation,
-    includeSpecialTokens: options.includeSpecialTokens,
-    ignoreEmbeddings: options.ignoreEmbeddings,
-    layers: selectLayers(model.info.nLayers, { ignoreEmbeddings: options.ignoreEmbeddings }),
-    batchSize: options.batchSize,
-  };
+  // the run's options and layer rule, as planAnalysis and extractJobs apply them
+  const { dtype: _stored, ...options } = extractionOptionsOf(job);
+  const extractOptions = { ...options, layers: selectLayers(model.info.nLayers, options) };
+  const shardSentences = job.options.shardSentences;
   let words = 0;
-  for (let at = 0; at < lines.length; at += options.shardSentences) {
-    for await (const s of model.extract(lines.slice(at, at + options.shardSentences), extractOptions)) words += s.nTokens;
+  for (let at = 0; at < lines.length; at += shardSentences) {
+    for await (const s of model.extract(lines.slice(at, at + shardSentences), extractOptions)) words += s.nTokens;
   }
   const seconds = (performance.now() - t0) / 1000;
   const minorPageFaults = process.resourceUsage().minorPageFault - faults0;
@@ -164,7 +162,6 @@ async function embedded(): Promise<Record<string, unknown>> {
   };
   const timer = setInterval(sample, 10);
   const out = join(work, 'out');
-  await closeModels();
   const t0 = performance.now();
   const result = await runEmbedded(request(out), {
     context: {
