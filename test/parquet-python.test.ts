@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { histogramsTable, neuronStatsTable, topSentencesTable, topWordsTable, type TopWordsInput } from '../schemas/parquet.ts';
-import { encodeHistograms, encodeNeuronStats, encodeTopSentences, readTable, writeTable } from '../workers/parquet.ts';
+import { concatParquetFiles, encodeHistograms, encodeNeuronStats, encodeTopSentences, encodeTopWords, readTable, writeTable } from '../workers/parquet.ts';
 import { LocalStore } from '../workers/store/index.ts';
 import { hasPython, runPython } from './helpers/python.ts';
 
@@ -77,6 +77,31 @@ describe.skipIf(!hasPython)('Parquet files read by pyarrow and duckdb', () => {
       if (table === 'top_sentences') expect(r.data).toMatchObject({ sentence_index: [9_000_000_000], max_activation: [-7.5], token_index: [4] });
       if (table === 'histograms') expect(r.data).toMatchObject({ bin_lo: [-0.5], bin_hi: [0.5], count: [42] });
     }
+  });
+
+  it('pyarrow reads a file concatenated from parts (values, row groups and each row group\'s min/max statistics)', async () => {
+    const store = new LocalStore(dir);
+    const all = topWords(3_000);
+    const part = (a: number, b: number): TopWordsInput => Object.fromEntries(Object.entries(all).map(([k, v]) => [k, (v as Int32Array | string[]).slice(a, b)])) as unknown as TopWordsInput;
+    await store.put('parts/b0.parquet', encodeTopWords(part(0, 1_700), { rowGroupSize: 1_000 }));
+    await store.put('parts/b1.parquet', encodeTopWords(part(1_700, 3_000)));
+    await concatParquetFiles(topWordsTable, store, 'concat.parquet', ['parts/b0.parquet', 'parts/b1.parquet']);
+    const out = JSON.parse(runPython(`
+import json, sys, pyarrow.parquet as pq
+f = pq.ParquetFile(sys.argv[1])
+t = f.read()
+md = f.metadata
+stats = [[md.row_group(g).column(c).statistics.min, md.row_group(g).column(c).statistics.max] for g in range(md.num_row_groups) for c in (2, 7)]
+print(json.dumps({"groups": [md.row_group(g).num_rows for g in range(md.num_row_groups)], "data": t.to_pydict(), "stats": stats}))
+`, [join(dir, 'concat.parquet')])) as { groups: number[]; data: Record<string, unknown[]>; stats: number[][] };
+    expect(out.groups).toEqual([1_000, 700, 1_300]);
+    expect(out.data.token).toEqual(all.token);
+    expect(out.data.global_neuron).toEqual([...all.globalNeuron]);
+    expect(out.data.count).toEqual(all.count);
+    expect(out.data.mean).toEqual([...all.mean]);
+    const range = (a: number, b: number, col: ArrayLike<number>): number[] => { const v = Array.from(col).slice(a, b); return [Math.min(...v), Math.max(...v)]; };
+    const bounds = [[0, 1_000], [1_000, 1_700], [1_700, 3_000]];
+    expect(out.stats).toEqual(bounds.flatMap(([a, b]) => [range(a!, b!, all.globalNeuron), range(a!, b!, all.mean)]));
   });
 
   it('duckdb queries top_words: column types, row count, sums and a unicode token filter', async () => {

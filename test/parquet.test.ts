@@ -11,7 +11,7 @@ import {
 } from '../schemas/parquet.ts';
 import {
   encodeHistograms, encodeNeuronStats, encodeTable, encodeTopSentences, encodeTopWords,
-  ParquetTableWriter, readTable, rowCount, scanTable, storeFile, tableRows, writeTable,
+  concatParquetFiles, ParquetTableWriter, readTable, rowCount, scanTable, storeFile, tableRows, writeTable,
 } from '../workers/parquet.ts';
 import { LocalStore, MemoryStore, S3Store, s3ConfigFromEnv } from '../workers/store/index.ts';
 import { freshBucket, s3TestEnv } from './helpers/s3.ts';
@@ -190,5 +190,60 @@ describe('Parquet tables', () => {
     expect(new TextDecoder().decode(await store.get('t.parquet'))).toBe('older');
     expect(await store.head('u.parquet')).toBeNull();
     await expect(storeFile(store, 'u.parquet')).rejects.toThrow(NotFoundError);
+  });
+  it('concatenates parts row group by row group: same rows, same statistics, the footer offsets moved, no re-encoding', async () => {
+    const store = new MemoryStore('parquet-concat');
+    const block = (first: number, n: number): TopWordsInput => ({
+      layer: Int32Array.from({ length: n }, (_, i) => Math.floor((first + i) / 500)),
+      neuron: Int32Array.from({ length: n }, (_, i) => (first + i) % 500),
+      globalNeuron: Int32Array.from({ length: n }, (_, i) => first + i),
+      rank: Int32Array.from({ length: n }, (_, i) => i % 50),
+      token: Array.from({ length: n }, (_, i) => ['the', 'naïve', '😀', '東京', `w${(first + i) % 977}`][i % 5]!),
+      score: Float64Array.from({ length: n }, (_, i) => 1 / (1 + (i % 50))),
+      count: Array.from({ length: n }, (_, i) => 1 + ((first + i) % 13)),
+      mean: Float64Array.from({ length: n }, (_, i) => Math.sin(first + i)),
+    });
+    // three parts: two row groups, one, and none (an empty block)
+    const parts = [block(0, 3_000), block(3_000, 1_234), block(4_234, 0)];
+    const options = [{ rowGroupSize: 2_000 }, {}, {}];
+    for (const [i, p] of parts.entries()) await store.put(`parts/b${i}.parquet`, encodeTopWords(p, options[i]));
+    const { rows, bytes } = await concatParquetFiles(topWordsTable, store, 'top_words.parquet', ['parts/b0.parquet', 'parts/b1.parquet', 'parts/b2.parquet'], { metadata: { 'neurox.run_id': 'r-1' } });
+    expect(rows).toBe(4_234);
+    const file = await store.get('top_words.parquet');
+    expect(file.byteLength).toBe(bytes);
+    const back = await readTable(topWordsTable, file);
+    const all = block(0, 4_234);
+    expect(back.globalNeuron).toEqual(all.globalNeuron);
+    expect(back.token).toEqual(all.token);
+    expect(back.count).toEqual(Float64Array.from(all.count as number[]));
+    expect(back.mean).toEqual(all.mean);
+    const meta = parquetMetadata(toArrayBuffer(file));
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([2_000, 1_000, 1_234]);
+    expect(meta.key_value_metadata).toEqual([{ key: 'neurox.table', value: 'top_words' }, { key: 'neurox.table_version', value: '1' }, { key: 'neurox.run_id', value: 'r-1' }]);
+    // each row group's chunks (statistics included) are the part's, moved
+    const partGroups = [0, 1].flatMap((i) => parquetMetadata(toArrayBuffer(encodeTopWords(parts[i]!, options[i]))).row_groups);
+    meta.row_groups.forEach((g, i) => {
+      g.columns.forEach((c, j) => {
+        const want = partGroups[i]!.columns[j]!.meta_data!;
+        expect(c.meta_data!.statistics, `row group ${i} column ${j}`).toEqual(want.statistics);
+        expect(c.meta_data!.total_compressed_size).toBe(want.total_compressed_size);
+      });
+    });
+    // the copied bytes are the parts' column chunks, byte for byte
+    const b0 = await store.get('parts/b0.parquet');
+    const first = meta.row_groups[0]!.columns[0]!.meta_data!;
+    const start = Number(first.dictionary_page_offset ?? first.data_page_offset);
+    expect(file.subarray(start, start + 64)).toEqual(b0.subarray(start, start + 64));
+  });
+
+  it('concatenation refuses a part of another table or a non-Parquet part, naming it, and leaves no file', async () => {
+    const store = new MemoryStore('parquet-concat-bad');
+    await store.put('a.parquet', encodeTopWords(words));
+    await store.put('b.parquet', encodeNeuronStats(stats));
+    await store.put('c.parquet', 'not parquet at all');
+    await expect(concatParquetFiles(topWordsTable, store, 'out.parquet', ['a.parquet', 'b.parquet'])).rejects.toThrow(/b\.parquet: not a top_words file/);
+    await expect(concatParquetFiles(topWordsTable, store, 'out.parquet', ['a.parquet', 'c.parquet'])).rejects.toThrow(/c\.parquet: not a readable Parquet file/);
+    await expect(concatParquetFiles(topWordsTable, store, 'out.parquet', ['a.parquet', 'missing.parquet'])).rejects.toThrow(NotFoundError);
+    expect(await store.head('out.parquet')).toBeNull();
   });
 });

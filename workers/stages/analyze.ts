@@ -13,7 +13,7 @@ import type { AnalysisJob, AnalysisResult } from '../../schemas/analysis.ts';
 import { ReduceMomentsResultV1, type ReduceMomentsResult } from '../../schemas/jobs.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
 import { topWordsTable } from '../../schemas/parquet.ts';
-import { readTable, ParquetTableWriter } from '../parquet.ts';
+import { concatParquetFiles } from '../parquet.ts';
 import { absoluteUrl, splitObjectUrl, type StageContext } from './context.ts';
 import { findManifest, readJson, withStages, writeManifest } from './manifest.ts';
 import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
@@ -100,17 +100,8 @@ export async function finishAnalysis(ctx: StageContext, manifest: Manifest, now 
   const store = ctx.store(manifest.request.output);
   const { plan } = manifest;
   const keys = runKeys(plan.runId);
-  const writer = new ParquetTableWriter(topWordsTable, store, keys.topWords, { metadata: fileMetadata(manifest) });
-  try {
-    for (const b of plan.blocks) {
-      const part = await readTable(topWordsTable, await store.get(keys.topWordsBlock(b.index)));
-      await writer.write(part);
-    }
-  } catch (err) {
-    await writer.abort(err);
-    throw err;
-  }
-  const { rows } = await writer.close();
+  const parts = plan.blocks.map((b) => keys.topWordsBlock(b.index));
+  const { rows } = await concatParquetFiles(topWordsTable, store, keys.topWords, parts, { metadata: fileMetadata(manifest) });
   await writeHistogramsParquet(store, manifest);
   const pass1 = await readPass1(ctx, manifest);
   const done: Manifest = {
