@@ -121,9 +121,49 @@ export class TypeScoresBuilder {
    * covering the block (see `BlockOptions.columnOffset`).
    */
   add(tokens: readonly string[], m: Matrix, options?: BlockOptions): void {
+    const { k, columnOffset } = this.addChunk(tokens.length, m, options);
+    for (let i = 0; i < tokens.length; i++) {
+      const r = this.nRows + i;
+      const before = this.vocab.size;
+      const id = this.vocab.intern(tokens[i]!);
+      if (id === before) this.firstOffset.push(r);
+      this.setRow(r, id, k, i * m.cols - columnOffset);
+    }
+    this.nRows += tokens.length;
+  }
+
+  /**
+   * `add` for tokens given as ids into `types`, as a shard stores them
+   * (typeIds, types): the same rows and types as `add(ids mapped to
+   * strings, m)`, with each type interned once instead of each token (pass 2
+   * adds every shard once per neuron block).
+   */
+  addIds(types: readonly string[], typeIds: ArrayLike<number>, m: Matrix, options?: BlockOptions): void {
+    for (let i = 0; i < typeIds.length; i++) {
+      if (!(typeIds[i]! < types.length)) throw new InputError(`${options?.label ?? `sentence ${this.chunks.length}`}: token ${i} has type ${typeIds[i]} of ${types.length}`);
+    }
+    const { k, columnOffset } = this.addChunk(typeIds.length, m, options);
+    const local = new Int32Array(types.length).fill(-1);
+    for (let i = 0; i < typeIds.length; i++) {
+      const t = typeIds[i]!;
+      const r = this.nRows + i;
+      let id = local[t]!;
+      if (id < 0) {
+        const before = this.vocab.size;
+        id = local[t] = this.vocab.intern(types[t]!);
+        if (id === before) this.firstOffset.push(r);
+      }
+      this.setRow(r, id, k, i * m.cols - columnOffset);
+    }
+    this.nRows += typeIds.length;
+  }
+
+  // Checks `m` (n rows covering the block), makes room for n more rows and
+  // keeps the matrix; the caller fills rows [nRows, nRows + n) and moves nRows.
+  private addChunk(n: number, m: Matrix, options?: BlockOptions): { k: number; columnOffset: number; label: string } {
     const label = options?.label ?? `sentence ${this.chunks.length}`;
-    if (m.rows !== tokens.length) {
-      throw new InputError(`${label}: ${tokens.length} tokens but ${m.rows} activation rows`);
+    if (m.rows !== n) {
+      throw new InputError(`${label}: ${n} tokens but ${m.rows} activation rows`);
     }
     const columnOffset = options?.columnOffset ?? 0;
     blockColumn(m, this.firstNeuron, this.mu.length, { columnOffset, label });
@@ -132,28 +172,26 @@ export class TypeScoresBuilder {
     if (m.data.length + columnOffset > 0x7fffffff) {
       throw new InputError(`${label}: ${m.data.length} activations in one matrix; add at most 2^31 - 1 at a time`);
     }
-    const n = this.nRows + tokens.length;
-    if (n > this.typeOf.length) {
-      const cap = Math.max(n, this.typeOf.length * 2, 1024);
+    const total = this.nRows + n;
+    if (total > this.typeOf.length) {
+      const cap = Math.max(total, this.typeOf.length * 2, 1024);
       this.typeOf = grow(this.typeOf, cap, this.nRows);
       this.rowChunk = grow(this.rowChunk, cap, this.nRows);
       this.rowBase = grow(this.rowBase, cap, this.nRows);
       this.order = new Int32Array(cap);
     }
     const k = this.chunks.length;
-    for (let i = 0; i < tokens.length; i++) {
-      const r = this.nRows + i;
-      const before = this.vocab.size;
-      const id = this.vocab.intern(tokens[i]!);
-      if (id === before) this.firstOffset.push(r);
-      this.typeOf[r] = id;
-      this.rowChunk[r] = k;
-      // Row i's neuron g sits at i * cols + g - columnOffset.
-      this.rowBase[r] = i * m.cols - columnOffset;
-    }
     this.chunks.push({ m, columnOffset, label });
-    this.nRows = n;
     this.grouped = false;
+    return { k, columnOffset, label };
+  }
+
+  // Row r of the shard: its type, its chunk, and where its neuron g sits in
+  // that chunk's data (base + g: row i's neuron g is at i * cols + g - columnOffset).
+  private setRow(r: number, type: number, chunk: number, base: number): void {
+    this.typeOf[r] = type;
+    this.rowChunk[r] = chunk;
+    this.rowBase[r] = base;
   }
 
   /** Rows added since the last reset. */

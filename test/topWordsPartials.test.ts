@@ -116,6 +116,29 @@ describe('type scores across shards', () => {
     expect(big.length).toBeGreaterThan(0);
   });
 
+  it('from token ids (addIds, as a shard stores them) equal those from the token strings, bit for bit', () => {
+    const byStrings = new TypeScoresBuilder({ shard: 4, firstNeuron: 0, mu });
+    const byIds = new TypeScoresBuilder({ shard: 4, firstNeuron: 0, mu });
+    // sentences 0-9 as strings in both, then 10-39 as one chunk of ids whose
+    // types list is not in first-occurrence order and repeats a type
+    for (let i = 0; i < 10; i++) {
+      byStrings.add(sentences[i]!, acts[i]!);
+      byIds.add(sentences[i]!, acts[i]!);
+    }
+    const words = sentences.slice(10).flat();
+    const types = [...new Set(words)].reverse();
+    types.push(types[0]!); // a duplicate: the same type as id 0
+    const ids = words.map((w, i) => (w === types[0] && i % 2 === 1 ? types.length - 1 : types.indexOf(w)));
+    const rows = acts.slice(10);
+    const data = new Float32Array(rows.reduce((n, m) => n + m.data.length, 0));
+    let at = 0;
+    for (const m of rows) { data.set(m.data, at); at += m.data.length; }
+    byStrings.add(words, matrix(data, words.length, 6));
+    byIds.addIds(types, Uint32Array.from(ids), matrix(data, words.length, 6), { label: 'shard 4' });
+    expect(encodeTypeScores(byIds.finish())).toEqual(encodeTypeScores(byStrings.finish()));
+    expect(() => byIds.addIds(['a'], Uint32Array.of(0, 1), matrix(new Float32Array(12), 2, 6), { label: 'shard 5' })).toThrow(new InputError('shard 5: token 1 has type 1 of 1'));
+  });
+
   it('name the sentence when rows and tokens differ, and the ranges when the block is not covered', () => {
     const b = new TypeScoresBuilder({ shard: 0, firstNeuron: 4, mu: mu.subarray(0, 2) });
     expect(() => b.add(['a', 'b'], matrix(new Float32Array(18), 3, 6), { label: 'sentence 12' })).toThrow(new InputError('sentence 12: 2 tokens but 3 activation rows'));

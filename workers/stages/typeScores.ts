@@ -107,9 +107,8 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
     },
     ({ tokens, values }, s) => {
       histograms.add(values);
-      const words = Array.from(tokens.typeIds, (id) => tokens.types[id]!);
       const builder = new TypeScoresBuilder({ shard: s.index, firstNeuron: block.start, mu });
-      builder.add(words, values, { columnOffset: block.start, label: `shard ${s.index}` });
+      builder.addIds(tokens.types, tokens.typeIds, values, { columnOffset: block.start, label: `shard ${s.index}` });
       builder.finishInto(reducer);
       ctx.progress?.((s.index + 1) / plan.shards.length);
     },
