@@ -140,28 +140,38 @@ export class Histograms {
     const { data, rows, cols } = m;
     const { counts, nan, nBinsOf, scale, min, bins, edges } = this;
     // Every value of the block passes here once per run (pass 2): the SIMD
-    // module's kernel, else the JS loop (same counts).
+    // module's kernel, else the JS loop (same counts). The kernel counts in
+    // i32 (one increment per value; fewer than 2^31 values per call), added
+    // into the float64 counts after.
     const B = cols;
     const n8 = Math.ceil(B / 2) * 8; // nBins i32 [B], padded to 8 bytes
     const minOff = n8;
     const scaleOff = minOff + 8 * B;
-    const nanOff = scaleOff + 8 * B;
-    const countsOff = nanOff + 8 * B;
-    const edgesOff = countsOff + 8 * counts.length;
-    const dataOff = Math.ceil((edgesOff + 8 * edges.length) / 16) * 16;
+    const epsOff = scaleOff + 8 * B;
+    const topOff = epsOff + 8 * B;
+    const cbOff = topOff + 8 * B;
+    const edgesOff = cbOff + 8 * B;
+    const nanOff = edgesOff + 8 * edges.length;
+    const countsOff = nanOff + n8;
+    const dataOff = Math.ceil((countsOff + 4 * counts.length) / 16) * 16;
     const sc = scratch(dataOff + 4 * data.length);
     if (sc !== null) {
       const { f32, f64, i32, kernels } = sc;
       i32.set(nBinsOf, 0);
+      // the kernel's own per-neuron terms (histogramAdd in topWordsKernels.wat)
+      for (let j = 0; j < B; j++) {
+        f64[epsOff / 8 + j] = nBinsOf[j]! > 1 ? 2 ** -13 : 0;
+        f64[topOff / 8 + j] = nBinsOf[j]! - 1;
+        f64[cbOff / 8 + j] = 2 ** 52 + countsOff + 4 * j * bins;
+      }
       f64.set(min, minOff / 8);
       f64.set(scale, scaleOff / 8);
-      f64.set(nan, nanOff / 8);
-      f64.set(counts, countsOff / 8);
       f64.set(edges, edgesOff / 8);
+      i32.fill(0, nanOff / 4, countsOff / 4 + counts.length);
       f32.set(data, dataOff / 4);
-      kernels.histogramAdd(dataOff, rows, B, bins, 0, minOff, scaleOff, edgesOff, nanOff, countsOff);
-      nan.set(f64.subarray(nanOff / 8, nanOff / 8 + B));
-      counts.set(f64.subarray(countsOff / 8, countsOff / 8 + counts.length));
+      kernels.histogramAdd(dataOff, rows, B, bins, 0, minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff);
+      for (let j = 0; j < B; j++) nan[j]! += i32[nanOff / 4 + j]!;
+      for (let p = 0; p < counts.length; p++) counts[p]! += i32[countsOff / 4 + p]!;
       return;
     }
     // Neuron by neuron over tiles of rows (the tile stays in cache): the neuron's

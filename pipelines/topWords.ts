@@ -39,6 +39,7 @@ import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { accumulateMoments, emptyMoments } from './moments.ts';
 import { TypeScoresBuilder, type TypeScores } from './typeScores.ts';
+import { scratchBeside } from './wasmKernels.ts';
 
 export interface TopWord {
   token: string;
@@ -145,8 +146,7 @@ function typeScoresInMemory(
  */
 export function rankTopWords(ts: TypeScores, options?: TopWordsOptions): TopWord[][] {
   const { numTokens, minThreshold } = resolveTopWordsOptions(options);
-  const max = bestTypeScores(ts);
-  return numTokens > 0 ? rankTopK(ts, max, numTokens, minThreshold) : rankAll(ts, max, minThreshold);
+  return rankCut(ts, numTokens, minThreshold);
 }
 
 /**
@@ -157,8 +157,65 @@ export function rankTopWords(ts: TypeScores, options?: TopWordsOptions): TopWord
 export function rankTopWordsCut(ts: TypeScores, topK: number, minThreshold: number): TopWord[][] {
   if (!Number.isInteger(topK) || topK < 0) throw new InputError(`topK ${topK} is not a non-negative integer`);
   if (Number.isNaN(minThreshold)) throw new InputError('minThreshold is NaN');
-  const max = bestTypeScores(ts);
-  return topK > 0 ? rankTopK(ts, max, topK, minThreshold) : rankAll(ts, max, minThreshold);
+  return rankCut(ts, topK, minThreshold);
+}
+
+function rankCut(ts: TypeScores, k: number, minThreshold: number): TopWord[][] {
+  const kernels = rankKernels(ts, k);
+  const max = kernels ? kernels.typeMax() : bestTypeScores(ts);
+  return k > 0 ? rankTopK(ts, max, k, minThreshold, kernels) : rankAll(ts, max, minThreshold);
+}
+
+/**
+ * The SIMD kernels' state in the shared scratch memory, with a copy of the
+ * table (the kernels read only their own memory; the copy costs under a
+ * tenth of the JS loops it replaces), or null: no WebAssembly SIMD, a table
+ * past the scratch limit, or a table in the scratch memory itself. The
+ * kernels' arithmetic is bestTypeScores' and scanTopK's: the same bits.
+ */
+interface RankKernels {
+  /** bestTypeScores' result, by the kernel: a view of the scratch memory. */
+  typeMax(): Float64Array;
+  /** The top-k state for rankTopK, views of the scratch memory. */
+  readonly heaps: TopKHeaps;
+  /** rankTopK's scan, by the kernel, with typeMax's result, over `heaps` as set up by the caller. */
+  scan(k: number, minThreshold: number): void;
+}
+
+function rankKernels(ts: TypeScores, k: number): RankKernels | null {
+  const B = ts.nNeurons;
+  const n = ts.tokens.length;
+  // Scratch layout (bytes): max, bar, screen, near f64 [B]; heapS f64 [B x k];
+  // count f64 [n]; size i32 [B]; heapT i32 [B x k]; the table f64 [n x B].
+  const heapSOff = 32 * B;
+  const countOff = heapSOff + 8 * B * k;
+  const sizeOff = countOff + 8 * n;
+  const heapTOff = sizeOff + 4 * B;
+  const tableOff = Math.ceil((heapTOff + 4 * B * k) / 16) * 16;
+  const sc = scratchBeside(tableOff + 8 * n * B, [ts.sumAbs, ts.sumX, ts.count]);
+  if (sc === null) return null;
+  const { f64, i32, kernels } = sc;
+  f64.set(ts.sumAbs.subarray(0, n * B), tableOff / 8);
+  f64.set(ts.count.subarray(0, n), countOff / 8);
+  const max = f64.subarray(0, B);
+  return {
+    typeMax: () => {
+      f64.fill(0, 0, B);
+      f64.fill(0, 3 * B, 4 * B);
+      kernels.typeMax(tableOff, countOff, n, B, 0, 24 * B, SLACK);
+      return max;
+    },
+    heaps: {
+      heapT: i32.subarray(heapTOff / 4, heapTOff / 4 + B * k),
+      heapS: f64.subarray(heapSOff / 8, heapSOff / 8 + B * k),
+      size: i32.subarray(sizeOff / 4, sizeOff / 4 + B),
+      bar: f64.subarray(B, 2 * B),
+      screen: f64.subarray(2 * B, 3 * B),
+    },
+    scan: (k, minThreshold) => {
+      kernels.rankTopK(tableOff, countOff, n, B, 0, k, minThreshold, SLACK, 8 * B, 16 * B, sizeOff, heapTOff, heapSOff);
+    },
+  };
 }
 
 /** `[nNeurons]` the best type's mean |x - mu| per neuron, in one sequential pass. */
@@ -196,9 +253,25 @@ function scoreOf(ts: TypeScores, max: Float64Array, t: number, j: number): numbe
   return m > 0 ? ts.sumAbs[t * ts.nNeurons + j]! / ts.count[t]! / m : 0;
 }
 
-function topWord(ts: TypeScores, max: Float64Array, t: number, j: number): TopWord {
+// Type t's entry for neuron j, with its score (scoreOf's value).
+function topWord(ts: TypeScores, t: number, j: number, score: number): TopWord {
   const c = ts.count[t]!;
-  return { token: ts.tokens[t]!, score: scoreOf(ts, max, t, j), count: c, mean: ts.sumX[t * ts.nNeurons + j]! / c };
+  return { token: ts.tokens[t]!, score, count: c, mean: ts.sumX[t * ts.nNeurons + j]! / c };
+}
+
+/**
+ * Per neuron j, a heap of (type, score) at [j * k, j * k + size[j]); the
+ * worst kept type (lowest score, then latest) at the root. bar[j]: the score
+ * to beat; screen[j]: the bar in unnormalised units, lowered a hair, so a
+ * multiply screens out most types and the exact score decides for the rest
+ * (-Infinity: always decide).
+ */
+interface TopKHeaps {
+  readonly heapT: Int32Array;
+  readonly heapS: Float64Array;
+  readonly size: Int32Array;
+  readonly bar: Float64Array;
+  readonly screen: Float64Array;
 }
 
 /**
@@ -206,23 +279,45 @@ function topWord(ts: TypeScores, max: Float64Array, t: number, j: number): TopWo
  * bounded heap per neuron; a type enters only if it beats the neuron's bar
  * (the threshold, or the worst kept type once the heap is full). Types come
  * in first-occurrence order, so one that only ties the worst kept type ranks
- * after it and stays out (stable).
+ * after it and stays out (stable). The scan is the SIMD kernel's when there
+ * is one (same arithmetic, same heaps), else scanTopK.
  */
-function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number): TopWord[][] {
+function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number, kernels: RankKernels | null): TopWord[][] {
   const B = ts.nNeurons;
-  // Per neuron j, a heap of (type, score) at [j * k, j * k + size[j]); the
-  // worst kept type (lowest score, then latest) at the root.
-  const heapT = new Int32Array(B * k);
-  const heapS = new Float64Array(B * k);
-  const size = new Int32Array(B);
-  const bar = new Float64Array(B).fill(minThreshold);
-  // bar in unnormalised units, lowered a hair: a multiply screens out most
-  // types; the exact score decides for the rest (-Infinity: always decide).
-  const screen = new Float64Array(B);
-  const setScreen = (j: number): void => {
-    screen[j] = max[j]! > 0 && bar[j]! > 0 ? bar[j]! * max[j]! * SLACK : -Infinity;
+  const heaps = kernels?.heaps ?? {
+    heapT: new Int32Array(B * k), heapS: new Float64Array(B * k), size: new Int32Array(B), bar: new Float64Array(B), screen: new Float64Array(B),
   };
-  for (let j = 0; j < B; j++) setScreen(j);
+  const { heapT, heapS, size, bar, screen } = heaps;
+  size.fill(0);
+  bar.fill(minThreshold);
+  for (let j = 0; j < B; j++) screen[j] = screenOf(max[j]!, bar[j]!);
+  if (kernels) kernels.scan(k, minThreshold);
+  else scanTopK(ts, max, k, minThreshold, heaps);
+  // Each heap emptied root first: its kept types from the worst up (below()
+  // is a total order, so this is the sort by score descending, then first
+  // occurrence), without a comparator call per pair.
+  const out: TopWord[][] = [];
+  for (let j = 0; j < B; j++) {
+    const h = j * k;
+    const list = new Array<TopWord>(size[j]!);
+    for (let n = size[j]!; n > 0; n--) {
+      list[n - 1] = topWord(ts, heapT[h]!, j, heapS[h]!);
+      if (n > 1) siftDown(heapT, heapS, h, n - 1, heapT[h + n - 1]!, heapS[h + n - 1]!);
+    }
+    out.push(list);
+  }
+  return out;
+}
+
+// A neuron's screen for its max and bar (the kernel rankTopK computes the same).
+function screenOf(m: number, bar: number): number {
+  return m > 0 && bar > 0 ? bar * m * SLACK : -Infinity;
+}
+
+// rankTopK's scan in JS (the kernel rankTopK is the same loop).
+function scanTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number, heaps: TopKHeaps): void {
+  const B = ts.nNeurons;
+  const { heapT, heapS, size, bar, screen } = heaps;
   const { sumAbs, count } = ts;
   for (let t = 0; t < ts.tokens.length; t++) {
     const c = count[t]!;
@@ -245,18 +340,10 @@ function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: nu
       }
       if (n + 1 >= k) {
         bar[j] = Math.max(minThreshold, heapS[h]!);
-        setScreen(j);
+        screen[j] = screenOf(m, bar[j]!);
       }
     }
   }
-  const out: TopWord[][] = [];
-  for (let j = 0; j < B; j++) {
-    const h = j * k;
-    const kept = Array.from({ length: size[j]! }, (_, i) => h + i);
-    kept.sort((a, b) => heapS[b]! - heapS[a]! || heapT[a]! - heapT[b]!);
-    out.push(kept.map((i) => topWord(ts, max, heapT[i]!, j)));
-  }
-  return out;
 }
 
 // Type a ranks below type b: a lower score, or the same score and later.
@@ -278,7 +365,8 @@ function siftUp(heapT: Int32Array, heapS: Float64Array, h: number, n: number, t:
   heapS[h + i] = s;
 }
 
-// Replaces the root of the full heap (k slots) at h by (t, s) and restores the order.
+// Replaces the root of the full heap (k slots) at h by (t, s) and restores the order
+// (with k one less than the slots in use: pops the root, (t, s) the last slot).
 function siftDown(heapT: Int32Array, heapS: Float64Array, h: number, k: number, t: number, s: number): void {
   let i = 0;
   for (;;) {
@@ -317,7 +405,7 @@ function rankAll(ts: TypeScores, max: Float64Array, minThreshold: number): TopWo
       const base = i * nTypes;
       for (let t = 0; t < nTypes; t++) if (group[base + t]! > minThreshold) kept.push(t);
       kept.sort((a, b) => group[base + b]! - group[base + a]! || a - b);
-      out.push(kept.map((t) => topWord(ts, max, t, j0 + i)));
+      out.push(kept.map((t) => topWord(ts, t, j0 + i, group[base + t]!)));
     }
   }
   return out;

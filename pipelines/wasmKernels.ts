@@ -37,8 +37,25 @@ export interface TopWordsKernels {
   typeSumsInPlace(data: number, B: number, order: number, start: number, nTypes: number, rowOf: number, mu: number, out: number, tableAbs: number, tableX: number): number;
   /** Top sentences, one sentence of `rows` rows of the f32 `[rows x B]` block at `data`: best |x| (first token on ties), its x and row; mx/mn (f32). */
   sentenceScan(data: number, rows: number, B: number, bestAbs: number, bestVal: number, bestTok: number, mx: number, mn: number): void;
-  /** Histograms, the f32 `[rows x B]` block at `data`: each value's bin count (f64) += 1, or its neuron's NaN count. */
-  histogramAdd(data: number, rows: number, B: number, bins: number, nBins: number, min: number, scale: number, edges: number, nan: number, counts: number): void;
+  /**
+   * Histograms, the f32 `[rows x B]` block at `data`: each value's bin count (i32) += 1, or its
+   * neuron's NaN count (i32). eps, top, cb: the kernel's per-neuron f64 terms (topWordsKernels.wat).
+   */
+  histogramAdd(data: number, rows: number, B: number, bins: number, nBins: number, min: number, scale: number, eps: number, top: number, cb: number,
+    edges: number, nan: number, counts: number): void;
+  /**
+   * Top words, topWords.ts bestTypeScores: per neuron the largest sumAbs / count over the
+   * types of the f64 `[nTypes x B]` table at `sumAbs` (counts f64 `[nTypes]`), into max;
+   * max and near (max * slack) f64 [B], zeros on entry.
+   */
+  typeMax(sumAbs: number, count: number, nTypes: number, B: number, max: number, near: number, slack: number): void;
+  /**
+   * Top words, the top-k scan of topWords.ts rankTopK over the same table:
+   * per neuron j, heap slots [j * k, j * k + size[j]) (types i32 at heapT,
+   * scores f64 at heapS), bar and screen f64 [B], all set up by the caller.
+   */
+  rankTopK(sumAbs: number, count: number, nTypes: number, B: number, max: number, k: number, minThreshold: number, slack: number,
+    bar: number, screen: number, size: number, heapT: number, heapS: number): void;
 }
 
 /** Kernels plus views of the scratch memory (views are renewed when the memory grows). */
@@ -91,6 +108,7 @@ export class KernelMemory {
     const ex = new wasm!.Instance(module, {}).exports as unknown as TopWordsKernels & { memory: WasmMemory };
     const kernels: TopWordsKernels = {
       momentSums: ex.momentSums, typeSums: ex.typeSums, typeSumsInto: ex.typeSumsInto, typeSumsInPlace: ex.typeSumsInPlace, sentenceScan: ex.sentenceScan, histogramAdd: ex.histogramAdd,
+      typeMax: ex.typeMax, rankTopK: ex.rankTopK,
     };
     this.memory = ex.memory;
     this.views = KernelMemory.viewsOf(kernels, ex.memory.buffer);
@@ -117,6 +135,11 @@ export class KernelMemory {
     return this.views;
   }
 
+  /** Whether `a` views this instance's memory (growing it would detach `a`). */
+  holds(a: ArrayBufferView): boolean {
+    return a.buffer === this.memory.buffer;
+  }
+
   private static viewsOf(kernels: TopWordsKernels, b: ArrayBuffer): Scratch {
     return { kernels, f32: new Float32Array(b), f64: new Float64Array(b), i32: new Int32Array(b), u8: new Uint8Array(b) };
   }
@@ -139,4 +162,15 @@ export function scratch(bytes: number): Scratch | null {
   if (!enabled) return null;
   if (shared === undefined) shared = KernelMemory.create();
   return shared === null ? null : shared.ensure(bytes);
+}
+
+/**
+ * `scratch(bytes)`, or null also when one of `arrays` views the scratch
+ * memory itself: a call may grow it, which would detach them.
+ */
+export function scratchBeside(bytes: number, arrays: readonly ArrayBufferView[]): Scratch | null {
+  if (!enabled) return null;
+  if (shared === undefined) shared = KernelMemory.create();
+  if (shared === null || arrays.some((a) => shared!.holds(a))) return null;
+  return shared.ensure(bytes);
 }

@@ -4,7 +4,8 @@ import { Histograms } from '../pipelines/histogram.ts';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
 import { accumulateMoments, emptyMoments, encodeMoments } from '../pipelines/moments.ts';
 import { TopSentences } from '../pipelines/topSentences.ts';
-import { TypeScoresBuilder } from '../pipelines/typeScores.ts';
+import { rankTopWordsCut } from '../pipelines/topWords.ts';
+import { TypeScoresBuilder, type TypeScores } from '../pipelines/typeScores.ts';
 import { encodeTypeScores, TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
 import { scratch, useWasmKernels } from '../pipelines/wasmKernels.ts';
 
@@ -38,6 +39,31 @@ function columnBounds(m: Matrix): { min: Float64Array; max: Float64Array } {
     max[j] = Math.max(max[j]!, m.data[i]!);
   }
   return { min, max };
+}
+
+/**
+ * A reduced table of `nTypes` x `B` with exact ties: many types share a mean
+ * |x - mu| per neuron (0.5, 1, 1.5 or 2 times a count), the rest are random;
+ * neuron 1 is all zeros (max 0), and type counts run from 1 to 9.
+ */
+function tiedTypeScores(nTypes: number, B: number, seed: number): TypeScores {
+  let s = seed;
+  const rnd = (): number => (s = (s * 16807) % 2147483647) / 2147483647;
+  const count = Float64Array.from({ length: nTypes }, () => 1 + Math.floor(rnd() * 9));
+  const sumAbs = new Float64Array(nTypes * B);
+  const sumX = new Float64Array(nTypes * B);
+  for (let t = 0; t < nTypes; t++) {
+    for (let j = 0; j < B; j++) {
+      const mean = rnd() < 0.5 ? 0.5 * (1 + Math.floor(rnd() * 4)) : rnd() * 2.2;
+      sumAbs[t * B + j] = j === 1 ? 0 : mean * count[t]!;
+      sumX[t * B + j] = (rnd() - 0.5) * count[t]!;
+    }
+  }
+  return {
+    firstNeuron: 3, nNeurons: B, mu: new Float64Array(B), shards: Int32Array.of(0),
+    tokens: Array.from({ length: nTypes }, (_, t) => `t${t}`), firstShard: new Int32Array(nTypes),
+    firstOffset: Float64Array.from({ length: nTypes }, (_, t) => t), count, sumAbs, sumX,
+  };
 }
 
 function momentsBytes(ms: readonly Matrix[], firstNeuron: number, n: number): Uint8Array {
@@ -231,5 +257,54 @@ describe('SIMD kernels (WebAssembly)', () => {
     };
     const [simd, js] = simdAndJs(bytes);
     expect(simd).toEqual(js);
+  });
+
+  it('rank top words as the JS loops do: the same types, order and score bits (ties, zero neuron, cuts, widths 4, 11 and 16)', () => {
+    let ties = 0;
+    for (const [nTypes, B] of [[300, 11], [500, 16], [40, 4]] as const) {
+      const ts = tiedTypeScores(nTypes, B, nTypes + B);
+      for (const [topK, minThreshold] of [[5, 0.1], [1, 0], [20, 0.5], [50, -1], [nTypes + 3, 0.1], [0, 0.3]] as const) {
+        const [simd, js] = simdAndJs(() => rankTopWordsCut(ts, topK, minThreshold));
+        expect(simd).toEqual(js);
+        expect(simd.flat().length).toBeGreaterThan(0);
+        for (const list of simd) for (let i = 1; i < list.length; i++) if (list[i]!.score === list[i - 1]!.score) ties++;
+      }
+    }
+    // the order of tied types is part of what is compared
+    expect(ties).toBeGreaterThan(100);
+  });
+
+  it('give histograms the same counts as the JS loop for one-bin neurons inside SIMD groups (NaN, infinities, zeros of both signs)', () => {
+    const cols = 12;
+    const bins = 5;
+    const m = data(700, cols, 51);
+    const { min, max } = columnBounds(m);
+    for (let r = 0; r < m.rows; r++) {
+      m.data[r * cols + 1] = 2; // constant
+      m.data[r * cols + 6] = r % 3 === 0 ? -0 : r % 3 === 1 ? 0 : m.data[r * cols + 6]!;
+    }
+    min[1] = max[1] = 2;
+    min[5] = Number.NEGATIVE_INFINITY; // unbounded: one bin, infinite values too
+    m.data[10 * cols + 5] = Number.POSITIVE_INFINITY;
+    m.data[11 * cols + 5] = Number.NEGATIVE_INFINITY;
+    m.data[12 * cols + 5] = Number.NaN;
+    m.data[13 * cols + 1] = Number.NaN;
+    m.data[14 * cols + 9] = Number.NaN;
+    max[10] = Number.POSITIVE_INFINITY;
+    m.data[15 * cols + 10] = Number.POSITIVE_INFINITY;
+    min[6] = Math.min(min[6]!, 0);
+    m.data[16 * cols + 6] = max[6]!; // the max: the last bin
+    const bytes = (): Uint8Array => {
+      const h = new Histograms({ firstNeuron: 0, min, max, bins });
+      h.add(m);
+      h.add(m);
+      return h.encode();
+    };
+    const [simd, js] = simdAndJs(bytes);
+    expect(simd).toEqual(js);
+    const h = Histograms.decode(js);
+    expect(h.nan[5]).toBe(2);
+    expect(h.histogram(5)).toEqual([{ lo: -Infinity, hi: max[5], count: 2 * (m.rows - 1) }]);
+    expect(h.histogram(1)[0]!.count).toBe(2 * (m.rows - 1));
   });
 });

@@ -406,14 +406,15 @@
   ;; else bin b = 0 when nBins[j] = 1, else floor((x - min[j]) * scale[j])
   ;; clamped to [0, nBins[j] - 1] and moved by one against
   ;; edges[j * (bins + 1) + b] (x < edge(b): b - 1; else x >= edge(b + 1):
-  ;; b + 1); counts[j * bins + b] += 1. As Histograms.add's JS loop.
+  ;; b + 1); counts[j * bins + b] += 1 (nan and counts i32). As
+  ;; Histograms.add's JS loop.
   (func $histogramOne (param $x f64) (param $j i32) (param $bins i32)
         (param $nBins i32) (param $min i32) (param $scale i32) (param $edges i32) (param $nan i32) (param $counts i32)
     (local $n i32) (local $b i32) (local $e i32) (local $c i32) (local $t f64)
     (if (f64.ne (local.get $x) (local.get $x))
       (then
-        (f64.store (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))
-          (f64.add (f64.load (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 3)))) (f64.const 1)))
+        (local.set $c (i32.add (local.get $nan) (i32.shl (local.get $j) (i32.const 2))))
+        (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
         (return)))
     (local.set $n (i32.load (i32.add (local.get $nBins) (i32.shl (local.get $j) (i32.const 2)))))
     (local.set $b (i32.const 0))
@@ -435,23 +436,31 @@
             (if (i32.and (i32.lt_s (i32.add (local.get $b) (i32.const 1)) (local.get $n)) (f64.ge (local.get $x) (f64.load offset=8 (local.get $e))))
               (then (local.set $b (i32.add (local.get $b) (i32.const 1)))))))))
     (local.set $c (i32.add (local.get $counts)
-      (i32.shl (i32.add (i32.mul (local.get $j) (local.get $bins)) (local.get $b)) (i32.const 3))))
-    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1))))
+      (i32.shl (i32.add (i32.mul (local.get $j) (local.get $bins)) (local.get $b)) (i32.const 2))))
+    (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1))))
   ;; Histograms, one block: every value of the [rows x B] f32 block at $data,
-  ;; row by row, as $histogramOne. Four neurons at a time: their first-guess
-  ;; bins in SIMD (clamping with pmax/pmin also sends NaN and the infinite
-  ;; products of one-bin neurons to 0, as the scalar code's b = 0), the edge
-  ;; moves and counts per lane; a group holding a NaN goes value by value.
-  ;; nBins i32 [B], min/scale/nan f64 [B], edges f64 [B x (bins + 1)], counts
-  ;; f64 [B x bins]. As Histograms.add (pipelines/histogram.ts).
+  ;; row by row, as $histogramOne. Four neurons at a time, bins in SIMD: with
+  ;; r = (x - min) * scale, the bin is a = floor(r - eps) when that equals
+  ;; floor(r + eps) and lies in [0, top = nBins - 1]. eps = 2^-13 (r is that
+  ;; much of a bin's width or more from an edge; the edges' and r's rounding
+  ;; are below 1e-9 of it), 0 for one-bin neurons (scale 0: r = 0, bin 0). A
+  ;; group with another lane (NaN or infinite r, near an edge, out of range)
+  ;; goes value by value, against the edges. Counts are i32 (one call adds
+  ;; fewer than 2^31 values): a count's address is cb + 4 * a in float64 with
+  ;; cb = 2^52 + the byte address of counts[j * bins], so its low 32 bits are
+  ;; the address (exact: integers below 2^52), no float to int conversion.
+  ;; nBins i32 [B]; min, scale, eps, top, cb f64 [B]; edges f64
+  ;; [B x (bins + 1)]; nan i32 [B]; counts i32 [B x bins]. As Histograms.add
+  ;; (pipelines/histogram.ts).
   (func (export "histogramAdd") (param $data i32) (param $rows i32) (param $B i32) (param $bins i32)
-        (param $nBins i32) (param $min i32) (param $scale i32) (param $edges i32) (param $nan i32) (param $counts i32)
-    (local $r i32) (local $j i32) (local $jj i32) (local $p i32) (local $B4 i32) (local $stride i32) (local $j8 i32)
-    (local $n i32) (local $b i32) (local $e i32) (local $c i32) (local $x f64)
-    (local $v v128) (local $nb v128) (local $xlo v128) (local $xhi v128) (local $tlo v128) (local $thi v128) (local $bi v128)
-    (local $rlo v128) (local $rhi v128) (local $mlo v128) (local $mhi v128) (local $ok v128)
+        (param $nBins i32) (param $min i32) (param $scale i32) (param $eps i32) (param $top i32) (param $cb i32)
+        (param $edges i32) (param $nan i32) (param $counts i32)
+    (local $r i32) (local $j i32) (local $jj i32) (local $p i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $c i32)
+    (local $v v128) (local $rlo v128) (local $rhi v128) (local $alo v128) (local $ahi v128) (local $elo v128) (local $ehi v128)
+    (local $tlo v128) (local $thi v128) (local $zero v128) (local $four v128)
     (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
-    (local.set $stride (i32.add (local.get $bins) (i32.const 1)))
+    (local.set $zero (f64x2.splat (f64.const 0)))
+    (local.set $four (f64x2.splat (f64.const 4)))
     (local.set $p (local.get $data))
     (local.set $r (i32.const 0))
     (block $done
@@ -461,81 +470,50 @@
         (block $simd_done
           (loop $cols
             (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
-            (local.set $v (v128.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-            (if (v128.any_true (f32x4.ne (local.get $v) (local.get $v)))
+            (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+            (local.set $v (v128.load (i32.add (local.get $p) (local.get $j4))))
+            (local.set $rlo (f64x2.mul
+              (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (v128.load (i32.add (local.get $min) (local.get $j8))))
+              (v128.load (i32.add (local.get $scale) (local.get $j8)))))
+            (local.set $rhi (f64x2.mul
+              (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p) (local.get $j4))))
+                (v128.load offset=16 (i32.add (local.get $min) (local.get $j8))))
+              (v128.load offset=16 (i32.add (local.get $scale) (local.get $j8)))))
+            (local.set $elo (v128.load (i32.add (local.get $eps) (local.get $j8))))
+            (local.set $ehi (v128.load offset=16 (i32.add (local.get $eps) (local.get $j8))))
+            (local.set $tlo (v128.load (i32.add (local.get $top) (local.get $j8))))
+            (local.set $thi (v128.load offset=16 (i32.add (local.get $top) (local.get $j8))))
+            (local.set $alo (f64x2.floor (f64x2.sub (local.get $rlo) (local.get $elo))))
+            (local.set $ahi (f64x2.floor (f64x2.sub (local.get $rhi) (local.get $ehi))))
+            (if (i64x2.all_true (v128.and
+                  (v128.and
+                    (v128.and (f64x2.eq (local.get $alo) (f64x2.floor (f64x2.add (local.get $rlo) (local.get $elo))))
+                      (v128.and (f64x2.ge (local.get $alo) (local.get $zero)) (f64x2.le (local.get $alo) (local.get $tlo))))
+                    (f64x2.eq (local.get $ahi) (f64x2.floor (f64x2.add (local.get $rhi) (local.get $ehi)))))
+                  (v128.and (f64x2.ge (local.get $ahi) (local.get $zero)) (f64x2.le (local.get $ahi) (local.get $thi)))))
               (then
+                (local.set $alo (f64x2.add (f64x2.mul (local.get $alo) (local.get $four)) (v128.load (i32.add (local.get $cb) (local.get $j8)))))
+                (local.set $ahi (f64x2.add (f64x2.mul (local.get $ahi) (local.get $four)) (v128.load offset=16 (i32.add (local.get $cb) (local.get $j8)))))
+                (local.set $c (i32x4.extract_lane 0 (local.get $alo)))
+                (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
+                (local.set $c (i32x4.extract_lane 2 (local.get $alo)))
+                (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
+                (local.set $c (i32x4.extract_lane 0 (local.get $ahi)))
+                (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
+                (local.set $c (i32x4.extract_lane 2 (local.get $ahi)))
+                (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1))))
+              (else
                 (local.set $jj (i32.const 0))
-                (block $nan_done
-                  (loop $nan_lanes
-                    (br_if $nan_done (i32.ge_u (local.get $jj) (i32.const 4)))
+                (block $ex_done
+                  (loop $ex_lanes
+                    (br_if $ex_done (i32.ge_u (local.get $jj) (i32.const 4)))
                     (call $histogramOne
                       (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (i32.add (local.get $j) (local.get $jj)) (i32.const 2)))))
                       (i32.add (local.get $j) (local.get $jj)) (local.get $bins) (local.get $nBins) (local.get $min) (local.get $scale)
                       (local.get $edges) (local.get $nan) (local.get $counts))
                     (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
-                    (br $nan_lanes))))
-              (else
-                (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
-                (local.set $nb (v128.load (i32.add (local.get $nBins) (i32.shl (local.get $j) (i32.const 2)))))
-                (local.set $xlo (f64x2.promote_low_f32x4 (local.get $v)))
-                (local.set $xhi (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))))
-                (local.set $rlo (f64x2.mul
-                  (f64x2.sub (local.get $xlo) (v128.load (i32.add (local.get $min) (local.get $j8))))
-                  (v128.load (i32.add (local.get $scale) (local.get $j8)))))
-                (local.set $rhi (f64x2.mul
-                  (f64x2.sub (local.get $xhi) (v128.load offset=16 (i32.add (local.get $min) (local.get $j8))))
-                  (v128.load offset=16 (i32.add (local.get $scale) (local.get $j8)))))
-                (local.set $tlo (f64x2.floor (local.get $rlo)))
-                (local.set $thi (f64x2.floor (local.get $rhi)))
-                (local.set $mlo (f64x2.sub (f64x2.convert_low_i32x4_s (local.get $nb)) (f64x2.splat (f64.const 1))))
-                (local.set $mhi (f64x2.sub (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $nb) (local.get $nb))) (f64x2.splat (f64.const 1))))
-                ;; The first guess t is the bin unless the value sits within 1e-4 of a bin's
-                ;; width from an edge (the edges' and the guess's rounding are below 1e-9 of
-                ;; it) or outside [0, nBins - 1]; one-bin neurons always take bin 0 (the
-                ;; clamp below). Otherwise the group goes value by value, against the edges.
-                ;; 64-bit masks of lanes (0, 1) and (2, 3), packed to 4 x 32 bits
-                (local.set $ok (v128.or
-                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
-                    (v128.and
-                    (v128.and
-                      (f64x2.ge (f64x2.sub (local.get $rlo) (local.get $tlo)) (f64x2.splat (f64.const 0x1p-13)))
-                      (f64x2.le (f64x2.sub (local.get $rlo) (local.get $tlo)) (f64x2.splat (f64.const 0x1.fff8p-1))))
-                    (v128.and (f64x2.ge (local.get $tlo) (f64x2.splat (f64.const 0))) (f64x2.le (local.get $tlo) (local.get $mlo))))
-                    (v128.and
-                    (v128.and
-                      (f64x2.ge (f64x2.sub (local.get $rhi) (local.get $thi)) (f64x2.splat (f64.const 0x1p-13)))
-                      (f64x2.le (f64x2.sub (local.get $rhi) (local.get $thi)) (f64x2.splat (f64.const 0x1.fff8p-1))))
-                    (v128.and (f64x2.ge (local.get $thi) (f64x2.splat (f64.const 0))) (f64x2.le (local.get $thi) (local.get $mhi)))))
-                  (i32x4.eq (local.get $nb) (i32x4.splat (i32.const 1)))))
-                (if (i32x4.all_true (local.get $ok))
-                  (then
-                    (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-                      (i32x4.trunc_sat_f64x2_s_zero (f64x2.pmin (local.get $mlo) (f64x2.pmax (f64x2.splat (f64.const 0)) (local.get $tlo))))
-                      (i32x4.trunc_sat_f64x2_s_zero (f64x2.pmin (local.get $mhi) (f64x2.pmax (f64x2.splat (f64.const 0)) (local.get $thi))))))
-                    (local.set $c (i32.add (local.get $counts)
-                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 0)) (local.get $bins)) (i32x4.extract_lane 0 (local.get $bi))) (i32.const 3))))
-                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
-                    (local.set $c (i32.add (local.get $counts)
-                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 1)) (local.get $bins)) (i32x4.extract_lane 1 (local.get $bi))) (i32.const 3))))
-                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
-                    (local.set $c (i32.add (local.get $counts)
-                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 2)) (local.get $bins)) (i32x4.extract_lane 2 (local.get $bi))) (i32.const 3))))
-                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
-                    (local.set $c (i32.add (local.get $counts)
-                      (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 3)) (local.get $bins)) (i32x4.extract_lane 3 (local.get $bi))) (i32.const 3))))
-                    (f64.store (local.get $c) (f64.add (f64.load (local.get $c)) (f64.const 1)))
-                  )
-                  (else
-                    (local.set $jj (i32.const 0))
-                    (block $ex_done
-                      (loop $ex_lanes
-                        (br_if $ex_done (i32.ge_u (local.get $jj) (i32.const 4)))
-                        (call $histogramOne
-                          (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (i32.add (local.get $j) (local.get $jj)) (i32.const 2)))))
-                          (i32.add (local.get $j) (local.get $jj)) (local.get $bins) (local.get $nBins) (local.get $min) (local.get $scale)
-                          (local.get $edges) (local.get $nan) (local.get $counts))
-                        (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
-                        (br $ex_lanes)))))))
+                    (br $ex_lanes)))))
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $cols)))
         (block $rem_done
@@ -550,4 +528,177 @@
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows_loop))))
+  ;; Top words, pass 2's ranking (pipelines/topWords.ts), over the [nTypes x B]
+  ;; f64 table of sum |x - mu| at $sumAbs and the f64 [nTypes] counts.
+  ;; Each neuron's best mean, as bestTypeScores: max[j] = the largest
+  ;; sumAbs[t * B + j] / count[t] over the types t. max and near f64 [B],
+  ;; zeros on entry; a value is divided only when its multiply by 1 / count
+  ;; reaches near[j] = max[j] * slack (four neurons screened per branch; a
+  ;; division of every value took 1.6 times as long).
+  (func (export "typeMax") (param $sumAbs i32) (param $count i32) (param $nTypes i32) (param $B i32)
+        (param $max i32) (param $near i32) (param $slack f64)
+    (local $t i32) (local $j i32) (local $j8 i32) (local $jj i32) (local $end i32) (local $p i32)
+    (local $c f64) (local $inv f64) (local $iv v128) (local $a f64) (local $s f64)
+    (local.set $p (local.get $sumAbs))
+    (local.set $t (i32.const 0))
+    (block $done
+      (loop $types
+        (br_if $done (i32.ge_u (local.get $t) (local.get $nTypes)))
+        (local.set $c (f64.load (i32.add (local.get $count) (i32.shl (local.get $t) (i32.const 3)))))
+        (local.set $inv (f64.div (f64.const 1) (local.get $c)))
+        (local.set $iv (f64x2.splat (local.get $inv)))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $end (i32.add (local.get $j) (i32.const 4)))
+            (block $next
+              (if (i32.le_u (local.get $end) (local.get $B))
+                (then
+                  (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+                  (br_if $next (i32.eqz (v128.any_true (v128.or
+                    (f64x2.ge (f64x2.mul (v128.load (i32.add (local.get $p) (local.get $j8))) (local.get $iv))
+                      (v128.load (i32.add (local.get $near) (local.get $j8))))
+                    (f64x2.ge (f64x2.mul (v128.load offset=16 (i32.add (local.get $p) (local.get $j8))) (local.get $iv))
+                      (v128.load offset=16 (i32.add (local.get $near) (local.get $j8)))))))))
+                (else (local.set $end (local.get $B))))
+              ;; lane by lane: a group with a candidate, or the last B mod 4 neurons
+              (local.set $jj (local.get $j))
+              (loop $lanes
+                (local.set $j8 (i32.shl (local.get $jj) (i32.const 3)))
+                (local.set $a (f64.load (i32.add (local.get $p) (local.get $j8))))
+                (if (f64.ge (f64.mul (local.get $a) (local.get $inv)) (f64.load (i32.add (local.get $near) (local.get $j8))))
+                  (then
+                    (local.set $s (f64.div (local.get $a) (local.get $c)))
+                    (if (f64.gt (local.get $s) (f64.load (i32.add (local.get $max) (local.get $j8))))
+                      (then
+                        (f64.store (i32.add (local.get $max) (local.get $j8)) (local.get $s))
+                        (f64.store (i32.add (local.get $near) (local.get $j8)) (f64.mul (local.get $s) (local.get $slack)))))))
+                (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+                (br_if $lanes (i32.lt_u (local.get $jj) (local.get $end)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 3))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $types))))
+  ;; Top words, the top-k scan (as scanTopK, topWords.ts): types in order; per
+  ;; neuron j a heap of k (type i32 at $heapT, score f64 at $heapS, slots
+  ;; [j * k, j * k + size[j])), its bar and screen (f64 [B], set by the
+  ;; caller). sumAbs * (1 / count) is screened against screen[j], four
+  ;; neurons per branch; a group with a lane at or above it goes lane by lane:
+  ;; scored a / c / max[j] (0 when max[j] is 0), kept when above bar[j]; once
+  ;; the heap is full, bar[j] = max(minThreshold, worst kept score) and
+  ;; screen[j] = bar * max * slack (-inf when either is 0).
+  (func (export "rankTopK") (param $sumAbs i32) (param $count i32) (param $nTypes i32) (param $B i32) (param $max i32)
+        (param $k i32) (param $minThreshold f64) (param $slack f64)
+        (param $bar i32) (param $screen i32) (param $size i32) (param $heapT i32) (param $heapS i32)
+    (local $t i32) (local $j i32) (local $j8 i32) (local $jj i32) (local $end i32) (local $p i32) (local $h i32) (local $n i32)
+    (local $c f64) (local $inv f64) (local $iv v128) (local $a f64) (local $m f64) (local $s f64) (local $b f64)
+    (local.set $p (local.get $sumAbs))
+    (local.set $t (i32.const 0))
+    (block $done
+      (loop $types
+        (br_if $done (i32.ge_u (local.get $t) (local.get $nTypes)))
+        (local.set $c (f64.load (i32.add (local.get $count) (i32.shl (local.get $t) (i32.const 3)))))
+        (local.set $inv (f64.div (f64.const 1) (local.get $c)))
+        (local.set $iv (f64x2.splat (local.get $inv)))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $B)))
+            (local.set $end (i32.add (local.get $j) (i32.const 4)))
+            (block $next
+              (if (i32.le_u (local.get $end) (local.get $B))
+                (then
+                  (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
+                  (br_if $next (i32.eqz (v128.any_true (v128.or
+                    (f64x2.ge (f64x2.mul (v128.load (i32.add (local.get $p) (local.get $j8))) (local.get $iv))
+                      (v128.load (i32.add (local.get $screen) (local.get $j8))))
+                    (f64x2.ge (f64x2.mul (v128.load offset=16 (i32.add (local.get $p) (local.get $j8))) (local.get $iv))
+                      (v128.load offset=16 (i32.add (local.get $screen) (local.get $j8)))))))))
+                (else (local.set $end (local.get $B))))
+              ;; lane by lane: a group with a candidate, or the last B mod 4 neurons
+              (local.set $jj (local.get $j))
+              (loop $lanes
+                (block $skip
+                  (local.set $j8 (i32.shl (local.get $jj) (i32.const 3)))
+                  (local.set $a (f64.load (i32.add (local.get $p) (local.get $j8))))
+                  (br_if $skip (f64.lt (f64.mul (local.get $a) (local.get $inv)) (f64.load (i32.add (local.get $screen) (local.get $j8)))))
+                  (local.set $m (f64.load (i32.add (local.get $max) (local.get $j8))))
+                  (local.set $s (select (f64.div (f64.div (local.get $a) (local.get $c)) (local.get $m)) (f64.const 0) (f64.gt (local.get $m) (f64.const 0))))
+                  (br_if $skip (i32.eqz (f64.gt (local.get $s) (f64.load (i32.add (local.get $bar) (local.get $j8))))))
+                  (local.set $h (i32.mul (local.get $jj) (local.get $k)))
+                  (local.set $n (i32.load (i32.add (local.get $size) (i32.shl (local.get $jj) (i32.const 2)))))
+                  (if (i32.lt_s (local.get $n) (local.get $k))
+                    (then
+                      (call $siftUp (local.get $heapT) (local.get $heapS) (local.get $h) (local.get $n) (local.get $t) (local.get $s))
+                      (i32.store (i32.add (local.get $size) (i32.shl (local.get $jj) (i32.const 2))) (i32.add (local.get $n) (i32.const 1))))
+                    (else
+                      (call $siftDown (local.get $heapT) (local.get $heapS) (local.get $h) (local.get $k) (local.get $t) (local.get $s))))
+                  (if (i32.ge_s (i32.add (local.get $n) (i32.const 1)) (local.get $k))
+                    (then
+                      (local.set $b (f64.max (local.get $minThreshold) (f64.load (i32.add (local.get $heapS) (i32.shl (local.get $h) (i32.const 3))))))
+                      (f64.store (i32.add (local.get $bar) (local.get $j8)) (local.get $b))
+                      (f64.store (i32.add (local.get $screen) (local.get $j8))
+                        (select (f64.mul (f64.mul (local.get $b) (local.get $m)) (local.get $slack)) (f64.const -inf)
+                          (i32.and (f64.gt (local.get $m) (f64.const 0)) (f64.gt (local.get $b) (f64.const 0))))))))
+                (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+                (br_if $lanes (i32.lt_u (local.get $jj) (local.get $end)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $B) (i32.const 3))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $types))))
+  ;; Adds (t, s) at slot n of the heap at slot h and restores the heap order
+  ;; (topWords.ts siftUp). "Below" (inlined: V8 does not inline wasm calls
+  ;; here): a lower score, or the same score and a later type.
+  (func $siftUp (param $T i32) (param $S i32) (param $h i32) (param $n i32) (param $t i32) (param $s f64)
+    (local $i i32) (local $p i32) (local $sp f64) (local $tp i32)
+    (local.set $i (local.get $n))
+    (block $done
+      (loop $up
+        (br_if $done (i32.eqz (local.get $i)))
+        (local.set $p (i32.shr_u (i32.sub (local.get $i) (i32.const 1)) (i32.const 1)))
+        (local.set $sp (f64.load (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $p)) (i32.const 3)))))
+        (local.set $tp (i32.load (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $p)) (i32.const 2)))))
+        ;; (t, s) not below the parent: stop
+        (br_if $done (i32.eqz (i32.or (f64.lt (local.get $s) (local.get $sp))
+          (i32.and (f64.eq (local.get $s) (local.get $sp)) (i32.gt_s (local.get $t) (local.get $tp))))))
+        (f64.store (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 3))) (local.get $sp))
+        (i32.store (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 2))) (local.get $tp))
+        (local.set $i (local.get $p))
+        (br $up)))
+    (f64.store (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 3))) (local.get $s))
+    (i32.store (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 2))) (local.get $t)))
+  ;; Replaces the root of the full heap (k slots) at slot h by (t, s) and
+  ;; restores the order (topWords.ts siftDown; "below" inlined as in $siftUp).
+  (func $siftDown (param $T i32) (param $S i32) (param $h i32) (param $k i32) (param $t i32) (param $s f64)
+    (local $i i32) (local $l i32) (local $w i32) (local $rb i32) (local $sw f64) (local $tw i32) (local $sr f64) (local $tr i32)
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $down
+        (local.set $l (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
+        (br_if $done (i32.ge_s (local.get $l) (local.get $k)))
+        (local.set $sw (f64.load (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $l)) (i32.const 3)))))
+        (local.set $tw (i32.load (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $l)) (i32.const 2)))))
+        ;; the right child (slot l + 1, read even past the heap: in memory, and
+        ;; then not taken) when it exists and is below the left: without a
+        ;; branch, which would be mispredicted half the time
+        (local.set $sr (f64.load offset=8 (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $l)) (i32.const 3)))))
+        (local.set $tr (i32.load offset=4 (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $l)) (i32.const 2)))))
+        (local.set $rb (i32.and (i32.lt_s (i32.add (local.get $l) (i32.const 1)) (local.get $k))
+          (i32.or (f64.lt (local.get $sr) (local.get $sw))
+            (i32.and (f64.eq (local.get $sr) (local.get $sw)) (i32.gt_s (local.get $tr) (local.get $tw))))))
+        (local.set $w (i32.add (local.get $l) (local.get $rb)))
+        (local.set $sw (select (local.get $sr) (local.get $sw) (local.get $rb)))
+        (local.set $tw (select (local.get $tr) (local.get $tw) (local.get $rb)))
+        ;; the smaller child not below (t, s): stop
+        (br_if $done (i32.eqz (i32.or (f64.lt (local.get $sw) (local.get $s))
+          (i32.and (f64.eq (local.get $sw) (local.get $s)) (i32.gt_s (local.get $tw) (local.get $t))))))
+        (f64.store (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 3))) (local.get $sw))
+        (i32.store (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 2))) (local.get $tw))
+        (local.set $i (local.get $w))
+        (br $down)))
+    (f64.store (i32.add (local.get $S) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 3))) (local.get $s))
+    (i32.store (i32.add (local.get $T) (i32.shl (i32.add (local.get $h) (local.get $i)) (i32.const 2))) (local.get $t)))
 )
