@@ -36,7 +36,7 @@ let site = '';
 beforeAll(() => {
   site = mkdtempSync(join(tmpdir(), 'neurox-html-'));
   const idx = buildRunIndex(run, neurons());
-  const write = (path: string, body: string): void => {
+  const write = (path: string, body: string | Uint8Array): void => {
     mkdirSync(dirname(join(site, path)), { recursive: true });
     writeFileSync(join(site, path), body);
   };
@@ -199,7 +199,7 @@ describe.skipIf(!hasChromium)('HTML index page in headless Chromium, opened from
     for (const f of runIndexFiles(idx)) {
       mkdirSync(dirname(join(slow, f.path)), { recursive: true });
       // the word index arrives 400 ms after its script loads, as a big words.js would
-      const body = f.path === idx.summary.words.script ? `setTimeout(function () { ${f.body} }, 400);\n` : f.body;
+      const body = f.path === idx.summary.words.script ? `setTimeout(function () { ${new TextDecoder().decode(f.body)} }, 400);\n` : f.body;
       writeFileSync(join(slow, f.path), body);
     }
     writeFileSync(join(slow, 'index.html'), renderHtmlIndex(idx.summary));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildRunIndex, parseRunSummary, runIndexFiles, scriptSafeJson, type NeuronInput } from '../pipelines/runIndex.ts';
+import { buildRunIndex, parseRunSummary, runIndexFiles, scriptSafeJson, type IndexFile, type NeuronInput } from '../pipelines/runIndex.ts';
 
 const run = { runId: 'r1', model: 'tiny', nLayers: 2, dModel: 3, createdAt: '2026-01-01T00:00:00Z', sentences: 4, tokens: 17 };
+const text = (f: IndexFile): string => new TextDecoder().decode(f.body);
 const stats = (variance: number) => ({ count: 17, mean: 0, variance, std: Math.sqrt(variance), min: -1, max: 1 });
 
 function neuron(layer: number, n: number, words: string[], rendered = false): NeuronInput {
@@ -49,7 +50,7 @@ describe('run index', () => {
 
   it('keeps tokens such as __proto__ and constructor as plain words', () => {
     const idx = buildRunIndex(run, [neuron(0, 0, ['__proto__', 'constructor'])]);
-    const parsed = JSON.parse(runIndexFiles(idx).find((f) => f.path === 'index/words.json')!.body) as { words: Record<string, unknown> };
+    const parsed = JSON.parse(text(runIndexFiles(idx).find((f) => f.path === 'index/words.json')!)) as { words: Record<string, unknown> };
     expect(Object.keys(parsed.words)).toEqual(['__proto__', 'constructor']);
     expect(Object.getPrototypeOf(idx.words.words)).toBe(Object.prototype);
   });
@@ -60,11 +61,11 @@ describe('run index', () => {
     expect(files.map((f) => f.path).sort()).toEqual(['index.json', 'index/layer-0.js', 'index/layer-0.json', 'index/layer-1.js', 'index/layer-1.json', 'index/words.js', 'index/words.json']);
     const got: Record<string, unknown> = {};
     const hooks = { layer: (l: number, d: unknown) => { got[`layer${l}`] = d; }, words: (d: unknown) => { got['words'] = d; } };
-    for (const f of files.filter((f) => f.path.endsWith('.js'))) new Function('NEUROX_INDEX', f.body)(hooks);
-    expect(got['layer0']).toEqual(JSON.parse(files.find((f) => f.path === 'index/layer-0.json')!.body));
-    expect(got['words']).toEqual(JSON.parse(files.find((f) => f.path === 'index/words.json')!.body));
-    for (const f of files) expect(f.body).not.toContain('</script>');
-    expect(parseRunSummary(JSON.parse(files.find((f) => f.path === 'index.json')!.body))).toEqual(JSON.parse(scriptSafeJson(idx.summary)));
+    for (const f of files.filter((f) => f.path.endsWith('.js'))) new Function('NEUROX_INDEX', text(f))(hooks);
+    expect(got['layer0']).toEqual(JSON.parse(text(files.find((f) => f.path === 'index/layer-0.json')!)));
+    expect(got['words']).toEqual(JSON.parse(text(files.find((f) => f.path === 'index/words.json')!)));
+    for (const f of files) expect(text(f)).not.toContain('</script>');
+    expect(parseRunSummary(JSON.parse(text(files.find((f) => f.path === 'index.json')!)))).toEqual(JSON.parse(scriptSafeJson(idx.summary)));
   });
 
   it('writes non-finite numbers as null, since JSON has no NaN', () => {

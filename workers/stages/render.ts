@@ -59,12 +59,17 @@ export async function blockTopWords(store: ObjectStore, runId: string, block: nu
 /** Writes files under the run's prefix, `concurrency` at a time. */
 export async function putFiles(store: ObjectStore, runId: string, files: readonly RenderFile[], concurrency = 8): Promise<void> {
   const rk = renderKeys(runId);
+  await putAll(store, files.map((f) => ({ key: rk.of(f.path), body: f.svg, contentType: SVG_CONTENT_TYPE })), concurrency);
+}
+
+/** Writes objects, `concurrency` at a time (a store's latency, not its bandwidth, bounds many small puts). */
+export async function putAll(store: ObjectStore, objects: ReadonlyArray<{ key: string; body: Uint8Array | string; contentType: string }>, concurrency = 8): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, files.length) }, async () => {
-      for (let i = next++; i < files.length; i = next++) {
-        const f = files[i]!;
-        await store.put(rk.of(f.path), f.svg, { contentType: SVG_CONTENT_TYPE });
+    Array.from({ length: Math.min(concurrency, objects.length) }, async () => {
+      for (let i = next++; i < objects.length; i = next++) {
+        const o = objects[i]!;
+        await store.put(o.key, o.body, { contentType: o.contentType });
       }
     }),
   );

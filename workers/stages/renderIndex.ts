@@ -13,7 +13,7 @@ import { shardSentencesOf } from '../../pipelines/plan.ts';
 import { varianceDistributionSvg } from '../../pipelines/plots/index.ts';
 import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
 import { selectNeurons } from '../../pipelines/renderSelection.ts';
-import { buildRunIndex, runIndexFiles, type NeuronInput } from '../../pipelines/runIndex.ts';
+import { buildRunIndex, DEFAULT_INDEX_TOP_WORDS, runIndexFiles, type NeuronInput } from '../../pipelines/runIndex.ts';
 import { TopSentences } from '../../pipelines/topSentences.ts';
 import { neuronStatsTable } from '../../schemas/parquet.ts';
 import type { RenderIndexJob, RenderIndexResult } from '../../schemas/render.ts';
@@ -21,7 +21,7 @@ import { readTable } from '../parquet.ts';
 import { shardOfSentence } from '../render/cacheReader.ts';
 import { splitObjectUrl, type StageContext } from './context.ts';
 import { readManifest } from './manifest.ts';
-import { blockTopWords, plottableHistogram, readPartial, SVG_CONTENT_TYPE } from './render.ts';
+import { blockTopWords, plottableHistogram, putAll, readPartial, SVG_CONTENT_TYPE } from './render.ts';
 
 export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Promise<RenderIndexResult> {
   const store = ctx.store(job.output);
@@ -40,7 +40,7 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
   for (const b of plan.blocks) {
     const top = await readPartial(store, rk.topSentencesBlock(b.index), TopSentences.decode);
     const hist = await readPartial(store, rk.histogramsBlock(b.index), Histograms.decode);
-    const words = await blockTopWords(store, plan.runId, b.index, Infinity);
+    const words = await blockTopWords(store, plan.runId, b.index, DEFAULT_INDEX_TOP_WORDS); // all the index lists
     for (let j = 0; j < top.nNeurons; j++) for (const e of top.top(j)) needed.add(e.sentenceIndex);
     blocks.push({ b, top, hist, words });
   }
@@ -52,12 +52,14 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
       const j = g - b.start;
       const rendered = selected.has(g);
       const topWords = words.get(g) ?? [];
+      // the rows as read: buildRunIndex keeps the first top words and takes
+      // each sentence's text from `sentenceTexts`
       neurons.push({
         layer: plan.layers[Math.floor(g / dModel)]!,
         neuron: g % dModel,
         stats: { count: stats.count[g]!, mean: stats.mean[g]!, variance: stats.variance[g]!, std: stats.std[g]!, min: stats.min[g]!, max: stats.max[g]! },
-        topWords: topWords.map((w) => ({ token: w.token, score: w.score, count: w.count ?? 0, mean: w.mean ?? 0 })),
-        topSentences: top.top(j).map((e) => ({ ...e, text: texts.get(e.sentenceIndex)! })),
+        topWords,
+        topSentences: top.top(j),
         rendered,
         plots: { histogram: rendered && plottableHistogram(hist, j) !== null, topWords: rendered && topWords.length > 0 },
       });
@@ -81,21 +83,19 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
         'manifest.json': 'manifest.json',
       },
       layers: plan.layers,
+      sentenceTexts: texts,
     },
     neurons,
   );
-  let files = 0;
-  for (const [i, layer] of plan.layers.entries()) {
-    const v = stats.variance.subarray(i * dModel, (i + 1) * dModel);
-    await store.put(rk.of(renderPaths.variance(layer)), varianceDistributionSvg(v, { title: `layer ${layer}: variance of its ${dModel} neurons` }), { contentType: SVG_CONTENT_TYPE });
-    files++;
-  }
-  for (const f of runIndexFiles(index)) {
-    await store.put(rk.of(f.path), f.body, { contentType: f.contentType });
-    files++;
-  }
-  await store.put(rk.of(renderPaths.html), renderHtmlIndex(index.summary), { contentType: 'text/html; charset=utf-8' });
-  files++;
+  const objects: Array<{ key: string; body: Uint8Array | string; contentType: string }> = plan.layers.map((layer, i) => ({
+    key: rk.of(renderPaths.variance(layer)),
+    body: varianceDistributionSvg(stats.variance.subarray(i * dModel, (i + 1) * dModel), { title: `layer ${layer}: variance of its ${dModel} neurons` }),
+    contentType: SVG_CONTENT_TYPE,
+  }));
+  for (const f of runIndexFiles(index)) objects.push({ key: rk.of(f.path), body: f.body, contentType: f.contentType });
+  objects.push({ key: rk.of(renderPaths.html), body: renderHtmlIndex(index.summary), contentType: 'text/html; charset=utf-8' });
+  await putAll(store, objects);
+  const files = objects.length;
   ctx.log(`run ${plan.runId}: index of ${neurons.length} neurons (${selected.size} rendered) at ${store.location}${rk.of(renderPaths.html)}`);
   return { version: 1, runId: plan.runId, neurons: neurons.length, rendered: selected.size, files, html: rk.of(renderPaths.html) };
 }
