@@ -12,7 +12,7 @@
  * key under a folder removes the empty folders, as S3 has no folders.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +20,6 @@ import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { ObjectInfo, ObjectStore } from '../../pipelines/ports.ts';
 import { checkKey, checkPrefix, compareKeys } from '../../pipelines/storeKeys.ts';
 import { checkRange, clipRange, toBytes } from './bytes.ts';
-import { DIRECT_MIN_READ, directFlag, readDirect, refusesDirect, writeDirect } from './directIo.ts';
 
 const PARTIAL = '.~partial-';
 
@@ -33,30 +32,13 @@ function plain(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export interface LocalStoreOptions {
-  /**
-   * Streamed writes and ranged reads of 1 MiB or more bypass the page cache
-   * (O_DIRECT; directIo.ts). Default: on where Linux and the file system
-   * allow it, unless NEUROX_DIRECT_IO=off.
-   */
-  readonly directIo?: boolean;
-}
-
 export class LocalStore implements ObjectStore {
   readonly location: string;
   readonly root: string;
-  // O_DIRECT's flag while direct I/O is on; null once off (never, or refused by the file system)
-  private direct: number | null;
 
-  constructor(root: string, options: LocalStoreOptions = {}) {
+  constructor(root: string) {
     this.root = resolve(root);
     this.location = pathToFileURL(this.root).href.replace(/\/?$/, '/');
-    this.direct = options.directIo === false ? null : directFlag();
-  }
-
-  /** Whether big writes and reads currently bypass the page cache (false once the file system refused it). */
-  get directIo(): boolean {
-    return this.direct !== null;
   }
 
   private path(key: string): string {
@@ -83,15 +65,10 @@ export class LocalStore implements ObjectStore {
   async getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     const p = this.path(key);
     checkRange(this.location + key, start, end, into);
-    const direct = end - start >= DIRECT_MIN_READ ? this.direct : null;
     let handle;
     try {
-      handle = await open(p, direct === null ? 'r' : constants.O_RDONLY | direct);
+      handle = await open(p, 'r');
     } catch (err) {
-      if (direct !== null && refusesDirect(err)) {
-        this.direct = null;
-        return await this.getRange(key, start, end, into);
-      }
       return this.missing(key, err);
     }
     try {
@@ -101,14 +78,10 @@ export class LocalStore implements ObjectStore {
       const [s, e] = clipRange(this.location + key, start, end, st.size);
       const out = into ? into.subarray(0, e - s) : new Uint8Array(e - s);
       let got = 0;
-      if (direct !== null) {
-        got = await readDirect(handle, s, e, out);
-      } else {
-        while (got < out.byteLength) {
-          const { bytesRead } = await handle.read(out, got, out.byteLength - got, s + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
+      while (got < out.byteLength) {
+        const { bytesRead } = await handle.read(out, got, out.byteLength - got, s + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
       }
       return got === out.byteLength ? out : out.subarray(0, got);
     } finally {
@@ -140,24 +113,6 @@ export class LocalStore implements ObjectStore {
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<void> {
     await this.atomically(key, async (tmp) => {
-      if (this.direct !== null) {
-        let handle;
-        try {
-          handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | this.direct, 0o666);
-        } catch (err) {
-          if (!refusesDirect(err)) throw err;
-          this.direct = null; // and write through the page cache below
-          await unlink(tmp).catch(() => undefined);
-        }
-        if (handle) {
-          try {
-            await writeDirect(handle, body);
-            return;
-          } finally {
-            await handle.close();
-          }
-        }
-      }
       const handle = await open(tmp, 'wx');
       try {
         for await (const chunk of body) {
