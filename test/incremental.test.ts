@@ -113,4 +113,37 @@ describe('incremental re-analysis', () => {
     const fresh = await analyse(corpusText(40), join(dir, 'rek-scratch'), { sentences: 0 }, 5);
     expectSame(await outputs(openStore(output), result), await outputs(openStore(fresh.output), fresh));
   }, 300_000);
+
+  it('a NaN activation fails the run naming shard, token and neuron, and leaves that shard no cache entry: a fixed model then extracts it again', async () => {
+    const output = join(dir, 'nan');
+    const path = join(dir, 'corpus-nan.txt');
+    writeFileSync(path, corpusText(40));
+    const request = { version: 1 as const, corpus: path, model: MODEL, output, options: { shardSentences: 4, blockNeurons: 8, topK: 5, histogramBins: 6, render: 'none' as const } };
+    // sentence 21 (shard 5) gives NaN for its second word, neuron 7 of the first layer
+    let seen = 0; // sentences over the run's extract jobs
+    const nanModel = async (spec: string): Promise<Extractor> => {
+      const inner = await loadModel(spec);
+      return {
+        info: inner.info,
+        close: () => inner.close(),
+        async *extract(sentences, options) {
+          for await (const s of inner.extract(sentences, options)) {
+            if (seen++ === 21) s.data[1 * s.dModel + 7] = NaN;
+            yield s;
+          }
+        },
+      };
+    };
+    const row = corpusText(40).split('\n')[20]!.split(' ').length + 1; // the shard's rows: sentence 20's tokens, then 21's
+    await expect(runEmbedded(request, { context: { model: nanModel } })).rejects.toThrow(`shard 5 (sentences 20-23), token ${row}, neuron 7: activation NaN is not finite`);
+    const store = openStore(output);
+    const entries: string[] = [];
+    for await (const o of store.list('cache/')) entries.push(o.key);
+    expect(entries.some((k) => k.endsWith('activations.nxs'))).toBe(true); // the shards before it are cached
+    expect(entries.filter((k) => k.endsWith('activations.nxs'))).toHaveLength(entries.filter((k) => k.endsWith('meta.json')).length); // no orphan activations
+    const again = { sentences: 0 };
+    const result = await analyse(corpusText(40), output, again);
+    expect(again.sentences).toBe(40 - 4 * 5); // shards 0-4 came from the cache
+    expect(result.cachedShards).toBe(5);
+  }, 300_000);
 });
