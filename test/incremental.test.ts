@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectStore, Extractor } from '../pipelines/ports.ts';
+import type { ExtractedSentence, ObjectStore, Extractor } from '../pipelines/ports.ts';
 import { renderKeys } from '../pipelines/renderKeys.ts';
 import type { AnalysisResult } from '../schemas/analysis.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
@@ -19,8 +19,9 @@ import { corpusText } from './pipelineHelpers.ts';
 const MODEL = 'test-hash:3x10';
 let dir = '';
 
-/** The model, counting the sentences it is asked to extract. */
-function countingModel(counter: { sentences: number }): (spec: string) => Promise<Extractor> {
+/** The model, handing each sentence it extracts to `see` (numbered over the whole run) before yielding it. */
+function watchedModel(see: (s: ExtractedSentence, n: number) => void): (spec: string) => Promise<Extractor> {
+  let n = 0;
   return async (spec) => {
     const inner = await loadModel(spec);
     return {
@@ -28,12 +29,17 @@ function countingModel(counter: { sentences: number }): (spec: string) => Promis
       close: () => inner.close(),
       async *extract(sentences, options) {
         for await (const s of inner.extract(sentences, options)) {
-          counter.sentences++;
+          see(s, n++);
           yield s;
         }
       },
     };
   };
+}
+
+/** The model, counting the sentences it is asked to extract. */
+function countingModel(counter: { sentences: number }): (spec: string) => Promise<Extractor> {
+  return watchedModel(() => counter.sentences++);
 }
 
 async function analyse(corpus: string, output: string, counter: { sentences: number }, topSentences = 3): Promise<AnalysisResult> {
@@ -120,20 +126,9 @@ describe('incremental re-analysis', () => {
     writeFileSync(path, corpusText(40));
     const request = { version: 1 as const, corpus: path, model: MODEL, output, options: { shardSentences: 4, blockNeurons: 8, topK: 5, histogramBins: 6, render: 'none' as const } };
     // sentence 21 (shard 5) gives NaN for its second word, neuron 7 of the first layer
-    let seen = 0; // sentences over the run's extract jobs
-    const nanModel = async (spec: string): Promise<Extractor> => {
-      const inner = await loadModel(spec);
-      return {
-        info: inner.info,
-        close: () => inner.close(),
-        async *extract(sentences, options) {
-          for await (const s of inner.extract(sentences, options)) {
-            if (seen++ === 21) s.data[1 * s.dModel + 7] = NaN;
-            yield s;
-          }
-        },
-      };
-    };
+    const nanModel = watchedModel((s, n) => {
+      if (n === 21) s.data[1 * s.dModel + 7] = NaN;
+    });
     const row = corpusText(40).split('\n')[20]!.split(' ').length + 1; // the shard's rows: sentence 20's tokens, then 21's
     await expect(runEmbedded(request, { context: { model: nanModel } })).rejects.toThrow(`shard 5 (sentences 20-23), token ${row}, neuron 7: activation NaN is not finite`);
     const store = openStore(output);
