@@ -269,13 +269,19 @@ export class TypeScoresReducer implements TypeScoresSink {
     if (b === null) throw new InputError('type scores: nothing to reduce');
     const n = this.tokens.length;
     const B = b.nNeurons;
+    const { firstShard, firstOffset } = this;
+    const before = (x: number, y: number): number => firstShard[x]! - firstShard[y]! || firstOffset[x]! - firstOffset[y]!;
+    // Shards added in order (every pipeline run) leave the rows in
+    // first-occurrence order already: checked in one pass, not sorted.
+    let ordered = true;
+    for (let i = 1; i < n && ordered; i++) ordered = before(i - 1, i) < 0;
     const perm = Array.from({ length: n }, (_, i) => i);
-    perm.sort((x, y) => this.firstShard[x]! - this.firstShard[y]! || this.firstOffset[x]! - this.firstOffset[y]!);
+    if (!ordered) perm.sort(before);
     let count = this.count.subarray(0, n);
     let sumAbs = this.sumAbs.subarray(0, n * B);
     let sumX = this.sumX.subarray(0, n * B);
     // Only when partials came in out of shard order do rows need moving.
-    if (!perm.every((v, i) => v === i)) {
+    if (!ordered && !perm.every((v, i) => v === i)) {
       count = Float64Array.from(perm, (i) => this.count[i]!);
       sumAbs = new Float64Array(n * B);
       sumX = new Float64Array(n * B);
