@@ -140,7 +140,7 @@ export class TypeScoresBuilder {
    */
   addIds(types: readonly string[], typeIds: ArrayLike<number>, m: Matrix, options?: BlockOptions): void {
     for (let i = 0; i < typeIds.length; i++) {
-      if (!(typeIds[i]! < types.length)) throw new InputError(`${options?.label ?? `sentence ${this.chunks.length}`}: token ${i} has type ${typeIds[i]} of ${types.length}`);
+      if (!(typeIds[i]! < types.length)) throw new InputError(`${this.labelOf(options)}: token ${i} has type ${typeIds[i]} of ${types.length}`);
     }
     const { k, columnOffset } = this.addChunk(typeIds.length, m, options);
     const local = new Int32Array(types.length).fill(-1);
@@ -160,8 +160,8 @@ export class TypeScoresBuilder {
 
   // Checks `m` (n rows covering the block), makes room for n more rows and
   // keeps the matrix; the caller fills rows [nRows, nRows + n) and moves nRows.
-  private addChunk(n: number, m: Matrix, options?: BlockOptions): { k: number; columnOffset: number; label: string } {
-    const label = options?.label ?? `sentence ${this.chunks.length}`;
+  private addChunk(n: number, m: Matrix, options?: BlockOptions): { k: number; columnOffset: number } {
+    const label = this.labelOf(options);
     if (m.rows !== n) {
       throw new InputError(`${label}: ${n} tokens but ${m.rows} activation rows`);
     }
@@ -183,7 +183,12 @@ export class TypeScoresBuilder {
     const k = this.chunks.length;
     this.chunks.push({ m, columnOffset, label });
     this.grouped = false;
-    return { k, columnOffset, label };
+    return { k, columnOffset };
+  }
+
+  // How errors name the next chunk: the caller's label, else its sentence number.
+  private labelOf(options?: BlockOptions): string {
+    return options?.label ?? `sentence ${this.chunks.length}`;
   }
 
   // Row r of the shard: its type, its chunk, and where its neuron g sits in
