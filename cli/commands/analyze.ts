@@ -89,6 +89,7 @@ export function analysisRequest(corpus: string, output: string, o: AnalysisFlags
 interface Options extends AnalysisFlags {
   out: string;
   threads?: string;
+  jobs?: string;
   progress: boolean;
   json?: boolean;
 }
@@ -148,6 +149,7 @@ export function register(program: Command): void {
   addAnalysisOptions(cmd)
     .option('--out <dir>', 'output folder or store URL (s3://bucket/prefix): activation cache under cache/, the run under runs/<run>/', 'neurox-out')
     .option('--threads <n>', 'model runtime threads (default: the runtime\'s)')
+    .option('--jobs <n>', 'pass-2 and render jobs at once, one per core (worker threads; 1 = all in one thread) (default: the cores)')
     .option('--no-progress', 'no progress display on stderr')
     .option('--json', 'print the result as JSON (the analysis result schema) instead of a summary')
     .addHelpText(
@@ -165,6 +167,7 @@ Examples:
     )
     .action(async (corpus: string, o: Options) => {
       if (o.threads !== undefined) process.env.NEUROX_MODEL_THREADS = String(parseNumber('--threads', o.threads, { integer: true, min: 1 }));
+      const jobs = o.jobs === undefined ? undefined : parseNumber('--jobs', o.jobs, { integer: true, min: 1 });
       const request = analysisRequest(corpus, o.out, o);
       const { runEmbedded } = await import('../../workers/runner/embedded.ts');
       const { openStore } = await import('../../workers/store/index.ts');
@@ -176,7 +179,7 @@ Examples:
       process.once('SIGTERM', onSignal);
       const t0 = performance.now();
       try {
-        const result = await runEmbedded(request, { onProgress: (e) => display.update(e), signal: abort.signal });
+        const result = await runEmbedded(request, { onProgress: (e) => display.update(e), signal: abort.signal, ...(jobs !== undefined ? { jobs } : {}) });
         display.stop();
         if (o.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,0 +1,150 @@
+/**
+ * Stage jobs on worker threads: the embedded runner's way to use every core
+ * for the stages that parallelise by job (pass 2's neuron blocks). Each
+ * thread runs `runStage` with a default context (stores opened by URL in the
+ * thread), keeps its module state between jobs (the type-scores reducer and
+ * its buffers), and sends back the job's result, its log lines, or its error
+ * (InputError and NotFoundError keep their class, so the run fails the same
+ * way as in-process).
+ *
+ * Only stores every thread can open by URL (file://, s3://) can be shared:
+ * `canShareStore` says which. A thread that dies (out of memory, a crash in
+ * native code) fails the jobs it held with the reason.
+ */
+import { Worker } from 'node:worker_threads';
+import { InputError, NotFoundError } from '../../pipelines/errors.ts';
+import type { WorkStage } from '../stages/index.ts';
+
+/** Messages between the pool and a thread. */
+export type ThreadRequest = { readonly id: number; readonly stage: WorkStage; readonly data: unknown };
+export type ThreadReply =
+  | { readonly id: number; readonly kind: 'result'; readonly result: unknown }
+  | { readonly id: number; readonly kind: 'error'; readonly error: SerializedError }
+  | { readonly id: number; readonly kind: 'log'; readonly message: string };
+
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string | undefined;
+  readonly what?: string | undefined;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof NotFoundError) return { name: err.name, message: err.message, stack: err.stack, what: err.what };
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  return { name: 'Error', message: String(err) };
+}
+
+/** The error a thread threw, as the same class where it matters (the retry decision and the CLI's exit code read it). */
+export function deserializeError(e: SerializedError): Error {
+  const err = e.name === 'InputError' ? new InputError(e.message) : e.name === 'NotFoundError' ? new NotFoundError(e.what ?? e.message, e.message) : new Error(e.message);
+  if (e.stack !== undefined) err.stack = e.stack;
+  return err;
+}
+
+/** True when a worker thread opens the same store from `url` (a memory:// store lives in one thread's heap). */
+export function canShareStore(url: string): boolean {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  return scheme === undefined || scheme === 'file' || scheme === 's3';
+}
+
+interface Pending {
+  readonly request: ThreadRequest;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  job: Pending | null;
+  dead: Error | null;
+}
+
+export interface StageThreadsOptions {
+  /** Log lines of the jobs (the embedded runner's context log). */
+  readonly log?: (message: string) => void;
+}
+
+/** A fixed pool of threads; `run` queues a job and settles with its result. Threads start loading at once. */
+export class StageThreads {
+  private readonly slots: Slot[];
+  private readonly queue: Pending[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly options: StageThreadsOptions = {},
+  ) {
+    if (!Number.isInteger(size) || size < 1) throw new InputError(`stage threads: ${size} is not a positive integer`);
+    this.slots = Array.from({ length: size }, () => this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('./thread.mjs', import.meta.url));
+    const slot: Slot = { worker, job: null, dead: null };
+    worker.on('message', (m: ThreadReply) => this.onReply(slot, m));
+    const die = (err: Error): void => {
+      if (slot.dead) return;
+      slot.dead = err;
+      const job = slot.job;
+      slot.job = null;
+      job?.reject(err);
+      // the others can still take the queue; with none left, fail it
+      if (this.slots.every((s) => s.dead)) for (const p of this.queue.splice(0)) p.reject(err);
+    };
+    worker.on('error', (err) => die(new Error(`stage thread failed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      if (!this.closed) die(new Error(`stage thread exited with code ${code}`));
+    });
+    // an idle pool never keeps the process alive
+    worker.unref();
+    return slot;
+  }
+
+  private onReply(slot: Slot, m: ThreadReply): void {
+    const job = slot.job;
+    if (!job || job.request.id !== m.id) return;
+    if (m.kind === 'log') {
+      this.options.log?.(m.message);
+      return;
+    }
+    slot.job = null;
+    slot.worker.unref();
+    if (m.kind === 'result') job.resolve(m.result);
+    else job.reject(deserializeError(m.error));
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job || slot.dead) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.ref(); // a job in flight keeps the process alive
+      slot.worker.postMessage(job.request);
+    }
+  }
+
+  /** Runs one stage job on the first free thread. */
+  run(stage: WorkStage, data: unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('stage threads: closed'));
+    const alive = this.slots.find((s) => !s.dead);
+    if (!alive) return Promise.reject(this.slots[0]!.dead!);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request: { id: this.nextId++, stage, data }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops the threads; queued and running jobs are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new Error('stage threads: closed');
+    for (const p of this.queue.splice(0)) p.reject(err);
+    for (const s of this.slots) s.job?.reject(err);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
