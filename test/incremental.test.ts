@@ -120,9 +120,10 @@ describe('incremental re-analysis', () => {
     expectSame(await outputs(openStore(output), result), await outputs(openStore(fresh.output), fresh));
   }, 300_000);
 
-  it('a NaN activation fails the run naming shard, token and neuron, and leaves that shard no cache entry: a fixed model then extracts it again', async () => {
-    const output = join(dir, 'nan');
-    const path = join(dir, 'corpus-nan.txt');
+  // jobs 2: the shard is stored on a stage thread while the model runs over the next one
+  it.each([1, 2])('a NaN activation fails the run naming shard, token and neuron, and leaves that shard no cache entry: a fixed model then extracts it again (jobs %i)', async (jobs) => {
+    const output = join(dir, `nan-${jobs}`);
+    const path = join(dir, `corpus-nan-${jobs}.txt`);
     writeFileSync(path, corpusText(40));
     const request = { version: 1 as const, corpus: path, model: MODEL, output, options: { shardSentences: 4, blockNeurons: 8, topK: 5, histogramBins: 6, render: 'none' as const } };
     // sentence 21 (shard 5) gives NaN for its second word, neuron 7 of the first layer
@@ -130,7 +131,7 @@ describe('incremental re-analysis', () => {
       if (n === 21) s.data[1 * s.dModel + 7] = NaN;
     });
     const row = corpusText(40).split('\n')[20]!.split(' ').length + 1; // the shard's rows: sentence 20's tokens, then 21's
-    await expect(runEmbedded(request, { context: { model: nanModel } })).rejects.toThrow(`shard 5 (sentences 20-23), token ${row}, neuron 7: activation NaN is not finite`);
+    await expect(runEmbedded(request, { context: { model: nanModel }, jobs })).rejects.toThrow(`shard 5 (sentences 20-23), token ${row}, neuron 7: activation NaN is not finite`);
     const store = openStore(output);
     const entries: string[] = [];
     for await (const o of store.list('cache/')) entries.push(o.key);

@@ -2,10 +2,11 @@
  * The embedded runner: one process, no Redis, any store (a local folder by
  * default). It executes the same plan, payloads and stage functions as the
  * BullMQ runner (workers/stages/index.ts), stage after stage in plan order.
- * Extraction runs in this thread (the model runtime has threads of its own);
- * pass 2's neuron blocks and the render jobs run `jobs` at a time on worker
- * threads (threads.ts) when the store can be opened from every thread, else
- * one at a time here.
+ * With stage threads (threads.ts; `jobs` > 1 and a store every thread can
+ * open): the model runs in this thread while a stage thread stores the
+ * previous shard, and pass 2's neuron blocks and the render jobs run `jobs`
+ * at a time, one here and the others on the threads. Else every job runs
+ * here, one at a time.
  */
 import { availableParallelism } from 'node:os';
 import type { Stage } from '../../pipelines/plan.ts';
@@ -15,7 +16,9 @@ import { parsePayload } from '../../schemas/validate.ts';
 import { finishAnalysis, markFailed, markPass1Done, planAnalysis } from '../stages/analyze.ts';
 import { defaultContext, type StageContext } from '../stages/context.ts';
 import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
-import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type WorkStage } from '../stages/index.ts';
+import { extractShard, fromCache } from '../stages/extract.ts';
+import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
+import { ExtractJobV1, type ExtractJob } from '../../schemas/jobs.ts';
 import { canShareStore, StageThreads } from './threads.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
@@ -37,24 +40,25 @@ export interface EmbeddedOptions {
   /** Hears each stage job start and end (benchmarks attribute time and memory with it). */
   readonly onJob?: (stage: Stage, phase: 'start' | 'end') => void;
   /**
-   * Pass-2 and render jobs run at once: one in this thread, the others on
-   * worker threads; 1 runs them all here. Default: one per core
-   * (`os.availableParallelism()`) when pass 2 is big enough to repay a
-   * thread's start (`THREADED_PASS2_VALUES`). Threads are used only with the
-   * default stores and a file or S3 output.
+   * Stage jobs at once: with n > 1, n - 1 stage threads store shards during
+   * extraction and take pass-2 and render jobs beside this thread; 1 runs
+   * everything here. Default: one per core (`os.availableParallelism()`)
+   * when pass 2 is big enough to repay a thread's start
+   * (`THREADED_PASS2_VALUES`). Threads are used only with the default stores
+   * and a file or S3 output.
    */
   readonly jobs?: number;
 }
 
 /**
- * Below this many activation values (words x neurons), pass 2 runs in one
+ * Below this many activation values (words x neurons), the run stays in one
  * thread unless `jobs` asks for more: a thread's start and its first,
  * cold job cost about 0.3 s, and pass 2 takes about 14 ns per value on one core
  * (MiniLM bench: 38k words x 2,688 neurons = 100M values, 1.4 s).
  */
 export const THREADED_PASS2_VALUES = 32_000_000;
 
-/** The threads for pass 2, or null to run it in this thread. */
+/** The stage threads, or null to run everything in this thread. */
 function stageThreads(output: string, options: EmbeddedOptions, log: (m: string) => void): StageThreads | null {
   const jobs = options.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new InputError(`jobs: ${jobs} is not a positive integer`);
@@ -94,6 +98,35 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     options.onJob?.(s, 'end');
   };
   /**
+   * Pass 1 with the model in this thread and each shard stored (encoded, its
+   * moments taken, written) on a stage thread while the model runs over the
+   * next one: ONNX Runtime's `run` holds this thread, so here the storing
+   * would wait for it. At most one shard is being stored while the next is
+   * extracted, so memory stays at two shards' activations.
+   */
+  const extractOverlapped = async (pool: StageThreads, jobs: ReadonlyArray<PlannedJob<ExtractJob>>, ended: (i: number) => void): Promise<void> => {
+    stage = 'extract';
+    let storing: Promise<void> = Promise.resolve();
+    for (const [i, planned] of jobs.entries()) {
+      options.signal?.throwIfAborted();
+      const job = parsePayload(ExtractJobV1, planned.data, 'extract job');
+      options.onJob?.('extract', 'start');
+      if (await fromCache(ctx, job)) {
+        options.onJob?.('extract', 'end');
+        ended(i);
+        continue;
+      }
+      const shard = await extractShard(ctx, job);
+      await storing; // the previous shard's, stored while this one ran through the model
+      storing = pool.storeShard(job, shard).then(() => {
+        options.onJob?.('extract', 'end');
+        ended(i);
+      });
+      storing.catch(() => {}); // awaited above or below; a failure is thrown there
+    }
+    await storing;
+  };
+  /**
    * Runs a stage's jobs in plan order, reporting each as it ends: one lane in
    * this thread (its heap and the kernels' memory are already warm) and one
    * per stage thread.
@@ -120,10 +153,17 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     let words = 0;
     report('analyze', 1, 1, 0, 0);
     report('extract', 0, plan.shards.length, 0, nWords);
-    for (const [i, job] of extractJobs(plan, out).entries()) {
-      await run('extract', job.data);
+    let extracted = 0;
+    const shardDone = (i: number): void => {
       words += plan.shards[i]!.nWords;
-      report('extract', i + 1, plan.shards.length, words, nWords);
+      report('extract', ++extracted, plan.shards.length, words, nWords);
+    };
+    if (threads) await extractOverlapped(threads, extractJobs(plan, out), shardDone);
+    else {
+      for (const [i, job] of extractJobs(plan, out).entries()) {
+        await run('extract', job.data);
+        shardDone(i);
+      }
     }
     await run('reduce-moments', reduceMomentsJob(plan, out).data);
     report('reduce-moments', 1, 1, 0, 0);

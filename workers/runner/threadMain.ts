@@ -1,10 +1,11 @@
 /**
- * The body of a stage thread (threads.ts): runs each job it is sent with a
- * default context and replies with the result or the error. Module state
+ * The body of a stage thread (threads.ts): runs each job (or shard to store)
+ * it is sent with a default context and replies with the result or the error. Module state
  * (stores, the type-scores reducer) lives as long as the thread.
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultContext } from '../stages/context.ts';
+import { storeShard } from '../stages/extract.ts';
 import { runStage } from '../stages/index.ts';
 import { serializeError, type ThreadReply, type ThreadRequest } from './threads.ts';
 
@@ -13,9 +14,10 @@ if (!port) throw new Error('threadMain.ts runs in a worker thread (workers/runne
 
 port.on('message', (request: ThreadRequest) => {
   const reply = (m: ThreadReply): void => port.postMessage(m);
-  const { id, stage, data } = request;
+  const { id } = request;
   const ctx = defaultContext({ log: (message) => reply({ id, kind: 'log', message }) });
-  runStage(ctx, stage, data).then(
+  const work = request.task === 'stage' ? runStage(ctx, request.stage, request.data) : storeShard(ctx, request.job, request.shard);
+  work.then(
     (result) => reply({ id, kind: 'result', result }),
     (err: unknown) => reply({ id, kind: 'error', error: serializeError(err) }),
   );

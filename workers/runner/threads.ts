@@ -13,10 +13,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
+import type { ExtractJob, ExtractResult } from '../../schemas/jobs.ts';
+import type { ExtractedShard } from '../stages/extract.ts';
 import type { WorkStage } from '../stages/index.ts';
 
-/** Messages between the pool and a thread. */
-export type ThreadRequest = { readonly id: number; readonly stage: WorkStage; readonly data: unknown };
+/** Messages between the pool and a thread: a stage job, or the storing half of an extract job (its payload and the model's output). */
+export type ThreadRequest =
+  | { readonly id: number; readonly task: 'stage'; readonly stage: WorkStage; readonly data: unknown }
+  | { readonly id: number; readonly task: 'store-shard'; readonly job: ExtractJob; readonly shard: ExtractedShard };
 export type ThreadReply =
   | { readonly id: number; readonly kind: 'result'; readonly result: unknown }
   | { readonly id: number; readonly kind: 'error'; readonly error: SerializedError }
@@ -50,6 +54,7 @@ export function canShareStore(url: string): boolean {
 
 interface Pending {
   readonly request: ThreadRequest;
+  readonly transfer: readonly ArrayBuffer[];
   readonly resolve: (result: unknown) => void;
   readonly reject: (err: Error) => void;
 }
@@ -123,17 +128,32 @@ export class StageThreads {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.worker.ref(); // a job in flight keeps the process alive
-      slot.worker.postMessage(job.request);
+      slot.worker.postMessage(job.request, job.transfer as ArrayBuffer[]);
     }
   }
 
   /** Runs one stage job on the first free thread. */
   run(stage: WorkStage, data: unknown): Promise<unknown> {
+    return this.submit({ id: this.nextId++, task: 'stage', stage, data }, []);
+  }
+
+  /**
+   * Stores an extracted shard (extract.ts `storeShard`) on the first free
+   * thread. The sentences' activations move to the thread (their buffers are
+   * transferred, not copied): `shard` is unusable here afterwards.
+   */
+  storeShard(job: ExtractJob, shard: ExtractedShard): Promise<ExtractResult> {
+    const buffers = new Set<ArrayBuffer>();
+    for (const s of shard.sentences) if (s.data.buffer instanceof ArrayBuffer) buffers.add(s.data.buffer);
+    return this.submit({ id: this.nextId++, task: 'store-shard', job, shard }, [...buffers]) as Promise<ExtractResult>;
+  }
+
+  private submit(request: ThreadRequest, transfer: readonly ArrayBuffer[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('stage threads: closed'));
     const alive = this.slots.find((s) => !s.dead);
     if (!alive) return Promise.reject(this.slots[0]!.dead!);
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, stage, data }, resolve, reject });
+      this.queue.push({ request, transfer, resolve, reject });
       this.dispatch();
     });
   }

@@ -8,6 +8,11 @@
  * meta (the cache entry is complete once meta exists), then the run's own
  * record `extracted/<shard>.json`.
  * A retry rewrites the same keys with the same bytes.
+ *
+ * The three steps (`fromCache`, `extractShard`, `storeShard`) are exported
+ * for the embedded runner, which stores each shard on a stage thread while
+ * the model runs over the next one in its own thread (ONNX Runtime's `run`
+ * holds the calling thread).
  */
 import { InputError } from '../../pipelines/errors.ts';
 import { runKeys } from '../../pipelines/keys.ts';
@@ -33,22 +38,37 @@ function place(all: Moments, part: Moments): void {
 }
 
 export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<ExtractResult> {
+  return (await fromCache(ctx, job)) ?? (await storeShard(ctx, job, await extractShard(ctx, job)));
+}
+
+/** A shard's sentences through the model, and the counts its result reports. */
+export interface ExtractedShard {
+  readonly sentences: ExtractedSentence[];
+  readonly dModel: number;
+  readonly truncatedSentences: number;
+  readonly truncatedWords: number;
+  readonly emptyWords: number;
+}
+
+/** The result of a shard already in the cache (its run record written), or null to extract it. */
+export async function fromCache(ctx: StageContext, job: ExtractJob): Promise<ExtractResult | null> {
   const store = ctx.store(job.output);
   const { shard } = job;
-  const record = runKeys(job.runId).extracted(shard.index);
-
-  if (await store.head(shard.cache.meta)) {
-    const meta = await readJson(store, shard.cache.meta, ExtractResultV1);
-    if (meta.nSentences !== shard.nSentences) {
-      throw new InputError(`${store.location}${shard.cache.meta}: cache entry has ${meta.nSentences} sentences, shard ${shard.index} has ${shard.nSentences}`);
-    }
-    await ensureShardTopSentences(store, shard, job.topSentences);
-    const result: ExtractResult = { ...meta, shard: shard.index, cached: true };
-    await store.put(record, jsonBytes(result), { contentType: 'application/json' });
-    ctx.log(`shard ${shard.index}: from the cache (${meta.nTokens} tokens)`);
-    return result;
+  if (!(await store.head(shard.cache.meta))) return null;
+  const meta = await readJson(store, shard.cache.meta, ExtractResultV1);
+  if (meta.nSentences !== shard.nSentences) {
+    throw new InputError(`${store.location}${shard.cache.meta}: cache entry has ${meta.nSentences} sentences, shard ${shard.index} has ${shard.nSentences}`);
   }
+  await ensureShardTopSentences(store, shard, job.topSentences);
+  const result: ExtractResult = { ...meta, shard: shard.index, cached: true };
+  await store.put(runKeys(job.runId).extracted(shard.index), jsonBytes(result), { contentType: 'application/json' });
+  ctx.log(`shard ${shard.index}: from the cache (${meta.nTokens} tokens)`);
+  return result;
+}
 
+/** Runs the model over the shard's sentences (read from the corpus). */
+export async function extractShard(ctx: StageContext, job: ExtractJob): Promise<ExtractedShard> {
+  const { shard } = job;
   const { storeUrl, key } = splitObjectUrl(job.corpusUrl);
   const text = await ctx.store(storeUrl).getRange(key, shard.byteStart, shard.byteEnd);
   const sentences = shardSentencesOf(text, shard, job.corpusUrl);
@@ -57,7 +77,7 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
   if (model.info.id !== job.model.id) {
     throw new InputError(`model '${job.model.spec}' is now ${model.info.id}; run ${job.runId} was planned with ${job.model.id}`);
   }
-  const { aggregation, includeSpecialTokens, ignoreEmbeddings, batchSize, dtype } = job.extract;
+  const { aggregation, includeSpecialTokens, ignoreEmbeddings, batchSize } = job.extract;
   const extracted: ExtractedSentence[] = [];
   let truncatedSentences = 0;
   let truncatedWords = 0;
@@ -76,20 +96,32 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
   if (extracted.length !== sentences.length) {
     throw new InputError(`shard ${shard.index}: extractor returned ${extracted.length} sentences for ${sentences.length}`);
   }
+  return { sentences: extracted, dModel: model.info.dModel, truncatedSentences, truncatedWords, emptyWords };
+}
 
-  const nNeurons = job.layers.length * model.info.dModel;
+/**
+ * Encodes the extracted shard (partial moments and top sentences on the way)
+ * and writes it to the cache, then the run's record. Empties
+ * `extracted.sentences` (the encoded groups hold everything).
+ */
+export async function storeShard(ctx: StageContext, job: ExtractJob, extracted: ExtractedShard): Promise<ExtractResult> {
+  const store = ctx.store(job.output);
+  const { shard } = job;
+  const { dModel, sentences } = extracted;
+  if (sentences.length !== shard.nSentences) throw new InputError(`shard ${shard.index}: ${sentences.length} extracted sentences, the shard has ${shard.nSentences}`);
+  const nNeurons = job.layers.length * dModel;
   const moments = emptyMoments(nNeurons);
   const label = `shard ${shard.index} (sentences ${shard.firstSentence}-${shard.firstSentence + shard.nSentences - 1})`;
-  const tops = new ShardTopSentences(nNeurons, job.topSentences, extracted.map((s) => s.nTokens));
+  const tops = new ShardTopSentences(nNeurons, job.topSentences, sentences.map((s) => s.nTokens));
   // Moments are taken on the values as stored (float16 rounded), so pass 2 and pass 1 see the same numbers.
   const memory = spares.pop() ?? new ReusableMemory();
-  const encoded = encodeShardChunks({ sentences: extracted, layers: job.layers, dModel: model.info.dModel, dtype, groupWidth: job.groupWidth }, (_g, values, first) => {
+  const encoded = encodeShardChunks({ sentences, layers: job.layers, dModel, dtype: job.extract.dtype, groupWidth: job.groupWidth }, (_g, values, first) => {
     const part = emptyMoments(values.cols, first);
     accumulateMoments(part, values, { columnOffset: first, label });
     place(moments, part);
     tops.addGroup(values, first);
   }, memory);
-  extracted.length = 0; // the encoded groups hold everything now
+  sentences.length = 0; // the encoded groups hold everything now
 
   await store.putStream(shard.cache.activations, chunksOf(encoded.chunks), { contentType: 'application/octet-stream' });
   spares.push(memory); // written: free for the next shard (after a failed upload, parts may still be in flight)
@@ -100,14 +132,14 @@ export async function runExtract(ctx: StageContext, job: ExtractJob): Promise<Ex
     shard: shard.index,
     nSentences: shard.nSentences,
     nTokens: encoded.header.nTokens,
-    truncatedSentences,
-    truncatedWords,
-    emptyWords,
+    truncatedSentences: extracted.truncatedSentences,
+    truncatedWords: extracted.truncatedWords,
+    emptyWords: extracted.emptyWords,
     cached: false,
     activationBytes: encoded.byteLength,
   };
   await store.put(shard.cache.meta, jsonBytes(result), { contentType: 'application/json' });
-  await store.put(record, jsonBytes(result), { contentType: 'application/json' });
+  await store.put(runKeys(job.runId).extracted(shard.index), jsonBytes(result), { contentType: 'application/json' });
   ctx.log(`shard ${shard.index}: extracted ${result.nTokens} tokens (${encoded.byteLength} bytes)`);
   return result;
 }
