@@ -13,7 +13,7 @@ import type { Stage } from '../../pipelines/plan.ts';
 import { InputError } from '../../pipelines/errors.ts';
 import { AnalysisJobV1, type AnalysisJob, type AnalysisJobInput, type AnalysisResult } from '../../schemas/analysis.ts';
 import { parsePayload } from '../../schemas/validate.ts';
-import { finishAnalysis, markFailed, markPass1Done, planAnalysis } from '../stages/analyze.ts';
+import { completeAnalysis, markFailed, markPass1Done, planAnalysis, writeRunTables } from '../stages/analyze.ts';
 import { defaultContext, type StageContext } from '../stages/context.ts';
 import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
 import { extractShard, fromCache } from '../stages/extract.ts';
@@ -90,11 +90,12 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
   const report = (stage: Stage, done: number, total: number, words: number, totalWords: number): void =>
     options.onProgress?.({ runId: plan.runId, stage, done, total, words, totalWords });
   let stage: Stage = 'extract';
-  const run = async (s: Extract<WorkStage, Stage>, data: unknown): Promise<void> => {
+  /** One stage job, here or on a stage thread. */
+  const run = async (s: Extract<WorkStage, Stage>, data: unknown, pool: StageThreads | null = null): Promise<void> => {
     stage = s;
     options.signal?.throwIfAborted();
     options.onJob?.(s, 'start');
-    await runStage(ctx, s, data);
+    await (pool ? pool.run(s, data) : runStage(ctx, s, data));
     options.onJob?.(s, 'end');
   };
   /**
@@ -132,15 +133,10 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
    * per stage thread.
    */
   const runAll = async (s: Extract<WorkStage, Stage>, jobs: readonly unknown[], ended: () => void): Promise<void> => {
-    stage = s;
     let next = 0;
     const lane = async (pool: StageThreads | null): Promise<void> => {
       while (next < jobs.length) {
-        options.signal?.throwIfAborted();
-        const data = jobs[next++];
-        options.onJob?.(s, 'start');
-        await (pool ? pool.run(s, data) : runStage(ctx, s, data));
-        options.onJob?.(s, 'end');
+        await run(s, jobs[next++], pool);
         ended();
       }
     };
@@ -184,9 +180,14 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     let rendered = 0;
     const renderDone = (): void => report('render', ++rendered, renders.length, 0, 0);
     await runAll('render', renders.map((j) => j.data), renderDone);
-    await run('render-index', renderIndexJob(plan, out).data);
+    // the index (on a thread when there is one) beside the run's tables: both only read the blocks' parts
+    const index = renderIndexJob(plan, out).data;
+    const [, rows] = await Promise.all([
+      run('render-index', index, threads),
+      writeRunTables(ctx, rendering),
+    ]);
     report('render-index', 1, 1, 0, 0);
-    return await finishAnalysis(ctx, rendering);
+    return await completeAnalysis(ctx, rendering, rows);
   } catch (err) {
     await markFailed(ctx, out, plan.runId, { stage, reason: err instanceof Error ? err.message : String(err) }).catch(() => {});
     throw err;

@@ -97,12 +97,24 @@ export async function readPass1(ctx: StageContext, manifest: Manifest): Promise<
 
 /** Concatenates the blocks' top words (in block order) into top_words.parquet and completes the manifest. */
 export async function finishAnalysis(ctx: StageContext, manifest: Manifest, now = new Date()): Promise<AnalysisResult> {
+  return await completeAnalysis(ctx, manifest, await writeRunTables(ctx, manifest), now);
+}
+
+/** The run's tables made of the blocks' parts: top_words.parquet (in block order) and histograms.parquet. Returns the top-words rows. */
+export async function writeRunTables(ctx: StageContext, manifest: Manifest): Promise<number> {
+  const store = ctx.store(manifest.request.output);
+  const keys = runKeys(manifest.plan.runId);
+  const parts = manifest.plan.blocks.map((b) => keys.topWordsBlock(b.index));
+  const { rows } = await concatParquetFiles(topWordsTable, store, keys.topWords, parts, { metadata: fileMetadata(manifest) });
+  await writeHistogramsParquet(store, manifest);
+  return rows;
+}
+
+/** Marks the run completed in its manifest (after `writeRunTables` and the render index) and returns its result. */
+export async function completeAnalysis(ctx: StageContext, manifest: Manifest, rows: number, now = new Date()): Promise<AnalysisResult> {
   const store = ctx.store(manifest.request.output);
   const { plan } = manifest;
   const keys = runKeys(plan.runId);
-  const parts = plan.blocks.map((b) => keys.topWordsBlock(b.index));
-  const { rows } = await concatParquetFiles(topWordsTable, store, keys.topWords, parts, { metadata: fileMetadata(manifest) });
-  await writeHistogramsParquet(store, manifest);
   const pass1 = await readPass1(ctx, manifest);
   const done: Manifest = {
     ...withStages(manifest, 'done', [...STAGES], now),
