@@ -129,8 +129,8 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
   };
   /**
    * Runs a stage's jobs in plan order, reporting each as it ends: one lane in
-   * this thread (its heap and the kernels' memory are already warm) and one
-   * per stage thread.
+   * this thread and one per stage thread, each taking the next job when its
+   * last one ends.
    */
   const runAll = async (s: Extract<WorkStage, Stage>, jobs: readonly unknown[], ended: () => void): Promise<void> => {
     let next = 0;
