@@ -1,7 +1,8 @@
 /**
  * The body of a stage thread (threads.ts): runs each job (or shard to store)
- * it is sent with a default context and replies with the result or the error. Module state
- * (stores, the type-scores reducer) lives as long as the thread.
+ * it is sent with a default context and replies with the result or the
+ * error. Module state (stores, the type-scores reducer, the shard encoder's
+ * memory) lives as long as the thread.
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultContext } from '../stages/context.ts';
