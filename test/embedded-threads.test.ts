@@ -94,6 +94,25 @@ describe('embedded runner on stage threads', () => {
     expect(bad.error?.reason).toContain('corrupt shard');
   }, 120_000);
 
+  it('stops between jobs when aborted, stage threads and all, and the next run resumes from the stored shards', async () => {
+    const output = join(dir, 'aborted');
+    const abort = new AbortController();
+    const reason = new Error('stopped by the test');
+    const run = runEmbedded(request(output, 'aborted'), {
+      jobs: 2,
+      signal: abort.signal,
+      onProgress: (e) => {
+        if (e.stage === 'extract' && e.done === 2) abort.abort(reason);
+      },
+    });
+    await expect(run).rejects.toBe(reason);
+    const again = await runEmbedded(request(output, 'aborted'), { jobs: 2 });
+    expect(again.cachedShards).toBeGreaterThanOrEqual(2);
+    expect(again.cachedShards).toBeLessThan(again.nShards);
+    const m = await readManifest(openStore(output), again.runId);
+    expect(m.status).toBe('completed');
+  }, 120_000);
+
   it('runs everything in its own thread for a memory:// output', async () => {
     expect(canShareStore('memory://x')).toBe(false);
     expect(canShareStore('s3://bucket/prefix')).toBe(true);

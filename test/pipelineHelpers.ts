@@ -224,8 +224,9 @@ export async function pollRun(config: { redisUrl: string; prefix: string }, runI
     for (;;) {
       const job = await queue.getJob(runId).catch(() => undefined);
       const state = job ? await job.getState().catch(() => 'unknown') : 'missing';
-      if (state === 'completed') return job!.returnvalue as AnalysisResult;
-      if (state === 'failed') throw new Error(`run ${runId} failed: ${job!.failedReason}`);
+      // read the job again: the copy read before its state may predate its completion (returnvalue null)
+      if (state === 'completed') return (await queue.getJob(runId))!.returnvalue as AnalysisResult;
+      if (state === 'failed') throw new Error(`run ${runId} failed: ${(await queue.getJob(runId))?.failedReason ?? job!.failedReason}`);
       if (Date.now() - t0 > timeoutMs) throw new Error(`run ${runId} still ${state} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 250));
     }
