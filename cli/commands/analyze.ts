@@ -149,7 +149,7 @@ export function register(program: Command): void {
   addAnalysisOptions(cmd)
     .option('--out <dir>', 'output folder or store URL (s3://bucket/prefix): activation cache under cache/, the run under runs/<run>/', 'neurox-out')
     .option('--threads <n>', 'model runtime threads (default: the runtime\'s)')
-    .option('--jobs <n>', 'stage jobs at once on worker threads: shards stored while the model runs, pass-2 and render jobs in parallel (1 = all in one thread) (default: the cores)')
+    .option('--jobs <n>', 'stage jobs at once on worker threads: shards stored while the model runs, pass-2 and render jobs in parallel (1 = all in one thread) (default: the cores, at most 4)')
     .option('--no-progress', 'no progress display on stderr')
     .option('--json', 'print the result as JSON (the analysis result schema) instead of a summary')
     .addHelpText(

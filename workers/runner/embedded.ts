@@ -42,13 +42,20 @@ export interface EmbeddedOptions {
   /**
    * Stage jobs at once: with n > 1, n - 1 stage threads store shards during
    * extraction and take pass-2 and render jobs beside this thread; 1 runs
-   * everything here. Default: one per core (`os.availableParallelism()`)
-   * when pass 2 is big enough to repay a thread's start
-   * (`THREADED_PASS2_VALUES`). Threads are used only with the default stores
-   * and a file or S3 output.
+   * everything here. Default: one per core (`os.availableParallelism()`),
+   * at most `DEFAULT_MAX_JOBS`, when pass 2 is big enough to repay a
+   * thread's start (`THREADED_PASS2_VALUES`). Threads are used only with the
+   * default stores and a file or S3 output.
    */
   readonly jobs?: number;
 }
+
+/**
+ * The default's ceiling: each lane holds its own pass-2 reducer (types x
+ * block neurons x 16 bytes: 40 MB at 10k types, 800 MB at 200k) and a
+ * thread's heap, so many-core machines ask for more with `jobs`.
+ */
+export const DEFAULT_MAX_JOBS = 4;
 
 /**
  * Below this many activation values (words x neurons), the run stays in one
@@ -60,7 +67,7 @@ export const THREADED_PASS2_VALUES = 32_000_000;
 
 /** The stage threads, or null to run everything in this thread. */
 function stageThreads(output: string, options: EmbeddedOptions, log: (m: string) => void): StageThreads | null {
-  const jobs = options.jobs ?? availableParallelism();
+  const jobs = options.jobs ?? Math.min(availableParallelism(), DEFAULT_MAX_JOBS);
   if (!Number.isInteger(jobs) || jobs < 1) throw new InputError(`jobs: ${jobs} is not a positive integer`);
   // a custom store (tests, wrappers) exists only in this thread
   if (jobs === 1 || options.context?.store !== undefined || !canShareStore(output)) return null;
