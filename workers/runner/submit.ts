@@ -16,6 +16,7 @@ import { errorsThroughCalls, producerConnection, redisError, type QueueConfig } 
 import { ANALYSIS_JOB_OPTIONS, ANALYSIS_QUEUE } from '../queue/names.ts';
 import { extractionOptionsOf, runOptionsOf } from '../stages/analyze.ts';
 import { absoluteUrl, splitObjectUrl, storeFor } from '../stages/context.ts';
+import { urlScheme } from '../store/index.ts';
 
 export interface Submitted {
   readonly runId: string;
@@ -27,7 +28,7 @@ export interface Submitted {
 }
 
 function isLocal(url: string): boolean {
-  return !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url) || url.startsWith('file://');
+  return urlScheme(url) === undefined || url.startsWith('file://');
 }
 
 /** The request with its corpus readable by any worker: a local file is uploaded next to the run. */

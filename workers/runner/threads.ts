@@ -14,6 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { ExtractJob, ExtractResult } from '../../schemas/jobs.ts';
+import { urlScheme } from '../store/index.ts';
 import type { ExtractedShard } from '../stages/extract.ts';
 import type { WorkStage } from '../stages/index.ts';
 
@@ -48,7 +49,7 @@ export function deserializeError(e: SerializedError): Error {
 
 /** True when a worker thread opens the same store from `url` (a memory:// store lives in one thread's heap). */
 export function canShareStore(url: string): boolean {
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   return scheme === undefined || scheme === 'file' || scheme === 's3';
 }
 

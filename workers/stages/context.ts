@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../../pipelines/errors.ts';
 import type { Extractor, ObjectStore } from '../../pipelines/ports.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, urlScheme } from '../store/index.ts';
 import { loadModel } from './models.ts';
 
 export interface StageContext {
@@ -44,7 +44,7 @@ export function defaultContext(over: Partial<StageContext> = {}): StageContext {
  * `memory://name/k` -> (`memory://name`, `k`).
  */
 export function splitObjectUrl(url: string): { storeUrl: string; key: string } {
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   if (scheme === 's3' || scheme === 'memory') {
     const rest = url.slice(scheme.length + 3);
     const slash = rest.indexOf('/');
@@ -59,6 +59,6 @@ export function splitObjectUrl(url: string): { storeUrl: string; key: string } {
 
 /** A URL that means the same from any working directory: paths become file:// URLs. */
 export function absoluteUrl(pathOrUrl: string): string {
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(pathOrUrl)) return pathOrUrl;
+  if (urlScheme(pathOrUrl) !== undefined) return pathOrUrl;
   return pathToFileURL(pathOrUrl).href;
 }

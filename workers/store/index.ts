@@ -18,6 +18,11 @@ export { S3Store, type S3StoreOptions, checkBucket } from './s3.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The lower-cased scheme of `scheme://...`, or undefined for a plain path. */
+export function urlScheme(url: string): string | undefined {
+  return /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+}
+
 function flag(env: Env, name: string): boolean | undefined {
   const v = env[name]?.trim().toLowerCase();
   if (v === undefined || v === '') return undefined;
@@ -67,7 +72,7 @@ export function s3ConfigFromEnv(env: Env = process.env): S3ClientConfig {
 
 export function openStore(url: string, env: Env = process.env): ObjectStore {
   if (typeof url !== 'string' || url.trim() === '') throw new InputError('store URL is empty');
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   if (scheme === undefined) return new LocalStore(url);
   if (scheme === 'file') {
     let path: string;
