@@ -1,5 +1,6 @@
 /** openStore: which store a URL names, and how the environment configures S3. */
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +18,28 @@ describe('openStore', () => {
     expect((s as S3Store).prefix).toBe('runs/2024');
     expect(openStore('s3://my-bucket', {}).location).toBe('s3://my-bucket/');
     (s as S3Store).close();
+  });
+
+  it('loads the AWS SDK only when an S3 store makes its first request (the stage modules and a local run never load it)', () => {
+    // a resolve hook that fails any import of the SDK, registered after tsx
+    const hook = 'export async function resolve(s, c, next) { if (s.startsWith("@aws-sdk/")) throw new Error("SDK loaded: " + s); return next(s, c); }';
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const run = (script: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', script], { cwd: resolve(import.meta.dirname, '..'), encoding: 'utf8', env: { ...process.env, S3_ENDPOINT: 'http://127.0.0.1:9', S3_MAX_ATTEMPTS: '1' } });
+    const local = run(`
+      await import('./workers/stages/index.ts');
+      await import('./workers/runner/embedded.ts');
+      const { openStore } = await import('./workers/store/index.ts');
+      const s = openStore(${JSON.stringify(join(dir, 'lazy'))});
+      await s.put('k', 'v');
+      const s3 = openStore('s3://some-bucket/x');
+      console.log(new TextDecoder().decode(await s.get('k')), s3.location);`);
+    expect(local.stderr).not.toContain('SDK loaded');
+    expect(local.stdout.trim()).toBe('v s3://some-bucket/x/');
+    // the hook does catch the SDK: the first request loads it
+    const s3 = run(`const { openStore } = await import('./workers/store/index.ts'); await openStore('s3://some-bucket/x').head('k');`);
+    expect(s3.status).not.toBe(0);
+    expect(s3.stderr).toContain('SDK loaded: @aws-sdk/client-s3');
   });
 
   it('opens file:// URLs and plain paths as local folders, relative paths from the working directory', () => {

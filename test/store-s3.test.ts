@@ -133,7 +133,7 @@ describe('S3 store on moto_server', () => {
         throw new Error('extractor crashed');
       }
       await expect(s.putStream('acts/shard-0.bin', body())).rejects.toThrow('extractor crashed');
-      const uploads = await s.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      const uploads = await (await s.client()).send(new ListMultipartUploadsCommand({ Bucket: bucket }));
       expect(uploads.Uploads ?? []).toEqual([]);
       expect(await s.head('acts/shard-0.bin')).toBeNull();
     } finally {

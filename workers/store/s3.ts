@@ -9,23 +9,33 @@
  * when the source fails, so no half object appears.
  */
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { ObjectInfo, ObjectStore, PutOptions } from '../../pipelines/ports.ts';
 import { checkKey, checkPrefix } from '../../pipelines/storeKeys.ts';
 import { checkExpiry, checkRange, toBytes } from './bytes.ts';
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+interface Sdk {
+  readonly s3: typeof import('@aws-sdk/client-s3');
+  readonly Upload: typeof import('@aws-sdk/lib-storage').Upload;
+  readonly getSignedUrl: typeof import('@aws-sdk/s3-request-presigner').getSignedUrl;
+}
+let sdkLoad: Promise<Sdk> | undefined;
+
+/**
+ * The AWS SDK, loaded on a store's first request: importing it takes about
+ * 130 ms of CPU, which every process and stage thread paid at start, S3 or not.
+ */
+function loadSdk(): Promise<Sdk> {
+  sdkLoad ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage'), import('@aws-sdk/s3-request-presigner')]).then(([s3, storage, presigner]) => ({
+    s3,
+    Upload: storage.Upload,
+    getSignedUrl: presigner.getSignedUrl,
+  }));
+  return sdkLoad;
+}
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -62,7 +72,8 @@ export class S3Store implements ObjectStore {
   readonly location: string;
   readonly bucket: string;
   readonly prefix: string;
-  readonly client: S3Client;
+  private readonly config: S3ClientConfig | undefined;
+  private made: S3Client | undefined;
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly listPageSize: number;
@@ -85,7 +96,20 @@ export class S3Store implements ObjectStore {
       throw new InputError(`S3 list page size ${this.listPageSize} is out of range [1, 1000]`);
     }
     this.ownsClient = !options.client;
-    this.client = options.client ?? new S3Client({ retryMode: 'standard', maxAttempts: 5, ...options.config });
+    this.made = options.client;
+    this.config = options.config;
+  }
+
+  /** The SDK and the client: the one given, or one made from `config` on first use. */
+  private async sdk(): Promise<[Sdk['s3'], S3Client, Sdk]> {
+    const sdk = await loadSdk();
+    this.made ??= new sdk.s3.S3Client({ retryMode: 'standard', maxAttempts: 5, ...this.config });
+    return [sdk.s3, this.made, sdk];
+  }
+
+  /** The S3 client this store sends its requests with. */
+  async client(): Promise<S3Client> {
+    return (await this.sdk())[1];
   }
 
   private full(key: string): string {
@@ -104,8 +128,9 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     const Key = this.full(key);
+    const [s3, client] = await this.sdk();
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      const out = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key }));
       return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
     } catch (err) {
       return this.fail(key, err);
@@ -120,8 +145,9 @@ export class S3Store implements ObjectStore {
       if (!(await this.head(key))) throw new NotFoundError(this.location + key);
       return new Uint8Array(0);
     }
+    const [s3, client] = await this.sdk();
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }));
+      const out = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }));
       if (!out.Body) return new Uint8Array(0);
       if (!into) return await out.Body.transformToByteArray();
       if (!(out.Body instanceof Readable)) throw new Error(`S3 GetObject of ${this.location + key} returned a body that is not a Node stream`);
@@ -142,9 +168,10 @@ export class S3Store implements ObjectStore {
 
   async *getStream(key: string): AsyncIterable<Uint8Array> {
     const Key = this.full(key);
+    const [s3, client] = await this.sdk();
     let body;
     try {
-      body = (await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }))).Body;
+      body = (await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key }))).Body;
     } catch (err) {
       return this.fail(key, err);
     }
@@ -161,8 +188,9 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
     const Key = this.full(key);
+    const [s3, client] = await this.sdk();
     try {
-      await this.client.send(new PutObjectCommand({
+      await client.send(new s3.PutObjectCommand({
         Bucket: this.bucket,
         Key,
         Body: toBytes(body),
@@ -175,8 +203,9 @@ export class S3Store implements ObjectStore {
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
     const Key = this.full(key);
+    const [, client, { Upload }] = await this.sdk();
     const upload = new Upload({
-      client: this.client,
+      client,
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
@@ -196,8 +225,9 @@ export class S3Store implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     const Key = this.full(key);
+    const [s3, client] = await this.sdk();
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const out = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key }));
       return {
         key,
         size: out.ContentLength ?? 0,
@@ -213,11 +243,12 @@ export class S3Store implements ObjectStore {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     checkPrefix(prefix);
     const root = this.prefix === '' ? '' : this.prefix + '/';
+    const [s3, client] = await this.sdk();
     let token: string | undefined;
     do {
       let out;
       try {
-        out = await this.client.send(new ListObjectsV2Command({
+        out = await client.send(new s3.ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: root + prefix,
           MaxKeys: this.listPageSize,
@@ -241,8 +272,9 @@ export class S3Store implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     const Key = this.full(key);
+    const [s3, client] = await this.sdk();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key }));
     } catch (err) {
       // Deleting a missing key is not an error (some servers answer 404).
       if (status(err) === 404 && errName(err) !== 'NoSuchBucket') return;
@@ -253,11 +285,12 @@ export class S3Store implements ObjectStore {
   async presignGet(key: string, expiresInSeconds: number): Promise<string> {
     const Key = this.full(key);
     checkExpiry(expiresInSeconds);
-    return await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key }), { expiresIn: expiresInSeconds });
+    const [s3, client, { getSignedUrl }] = await this.sdk();
+    return await getSignedUrl(client, new s3.GetObjectCommand({ Bucket: this.bucket, Key }), { expiresIn: expiresInSeconds });
   }
 
   /** Releases the client's sockets, when this store made the client. */
   close(): void {
-    if (this.ownsClient) this.client.destroy();
+    if (this.ownsClient) this.made?.destroy();
   }
 }
