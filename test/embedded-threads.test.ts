@@ -6,6 +6,7 @@
  * (memory://, a custom store) keep everything in the runner's thread.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,5 +155,35 @@ describe('StageThreads', () => {
       await pool.close();
     }
     await expect(pool.run('type-scores', {})).rejects.toThrow('stage threads: closed');
+  });
+
+  it('warms every thread up for pass 2, each once, even while one is busy and the other free', async () => {
+    // a server that accepts S3 requests and never answers keeps the first thread busy until released
+    const sockets = new Set<Socket>();
+    let released = false;
+    const server = createServer((s) => (released ? s.destroy() : sockets.add(s)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const env = { S3_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', S3_MAX_ATTEMPTS: '1' };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env); // the threads take the environment they start with
+    const pool = new StageThreads(2);
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    try {
+      const busy = pool.run('type-scores', { version: 1, runId: 'r-missing', output: 's3://bucket/out', block: { index: 0, start: 0, end: 4 } }).catch((e: unknown) => e);
+      const release = setTimeout(() => {
+        released = true;
+        for (const s of sockets) s.destroy();
+      }, 1_500);
+      // the free thread takes its own warm-up, never the busy one's: that one waits for the first thread
+      const ids = await pool.warmTypeScores({ blockNeurons: 4, shardTokens: 64, valueBytes: 4, types: 20, topK: 5 });
+      clearTimeout(release);
+      expect(ids).toHaveLength(2);
+      expect(new Set(ids).size).toBe(2);
+      expect(await busy).toBeInstanceOf(Error);
+    } finally {
+      await pool.close();
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 });

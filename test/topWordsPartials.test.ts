@@ -77,6 +77,32 @@ describe('type scores across shards', () => {
     expect(encodeTypeScores(direct.finish())).toEqual(encodeTypeScores(viaPartials.finish()));
   });
 
+  it('added into a prepared reducer (sized and touched up front, used and reset before) give the same bytes as into a fresh one', () => {
+    const fresh = new TypeScoresReducer();
+    const prepared = new TypeScoresReducer({ expectedTypes: 64 });
+    prepared.prepare(4, 40);
+    const b = new TypeScoresBuilder({ shard: 0, firstNeuron: 1, mu: mu.subarray(1, 5) });
+    // a block's worth of other sums first, then a reset: prepare must not clear rows in use, reset must not keep them
+    b.add(sentences[0]!, acts[0]!);
+    b.finishInto(prepared);
+    prepared.reset();
+    prepared.prepare(4, 40);
+    for (const s of [0, 1, 2]) {
+      b.reset({ shard: s, firstNeuron: 1, mu: mu.subarray(1, 5) });
+      for (let i = s * 13; i < s * 13 + 13; i++) b.add(sentences[i]!, acts[i]!);
+      b.finishInto(fresh);
+      b.finishInto(prepared);
+      prepared.prepare(4, 40); // between shards: the rows already summed stay
+    }
+    expect(encodeTypeScores(prepared.finish())).toEqual(encodeTypeScores(fresh.finish()));
+  });
+
+  it('refuse to prepare for a shape that is not one, naming it', () => {
+    const r = new TypeScoresReducer();
+    expect(() => r.prepare(0, 10)).toThrow(new InputError('type scores: cannot prepare for 10 rows of 0 neurons'));
+    expect(() => r.prepare(4, 1.5)).toThrow(InputError);
+  });
+
   it('refuse a shard added twice (it would be counted twice)', () => {
     const p = build(sentences, acts, 5, 0, mu, 0, 3);
     expect(() => reduceTypeScores([p, p])).toThrow(new InputError('type scores: shard 5 was already added: it would be counted twice'));

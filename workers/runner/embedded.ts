@@ -20,6 +20,7 @@ import { extractShard, fromCache } from '../stages/extract.ts';
 import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
 import { ExtractJobV1, type ExtractJob } from '../../schemas/jobs.ts';
 import { canShareStore, StageThreads } from './threads.ts';
+import { warmTypeScores, type TypeScoresWarmUp } from '../stages/typeScores.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
 export interface ProgressEvent {
@@ -112,19 +113,31 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
    * would wait for it. At most one shard is being stored while the next is
    * extracted, so memory stays at two shards' activations.
    */
-  const extractOverlapped = async (pool: StageThreads, jobs: ReadonlyArray<PlannedJob<ExtractJob>>, ended: (i: number) => void): Promise<void> => {
+  const extractOverlapped = async (pool: StageThreads, jobs: ReadonlyArray<PlannedJob<ExtractJob>>, ended: (i: number) => void): Promise<{ threadsReady: Promise<void> }> => {
     stage = 'extract';
     let storing: Promise<void> = Promise.resolve();
+    // what pass 2 will hold: the run's distinct tokens (known when no shard came from the cache)
+    const types = new Set<string>();
+    let allExtracted = true;
+    const warmUp = (known: boolean): TypeScoresWarmUp => ({
+      blockNeurons: Math.max(1, ...plan.blocks.map((b) => b.end - b.start)),
+      shardTokens: Math.max(1, ...plan.shards.map((s) => s.nWords)),
+      valueBytes: request.options.dtype === 'float16' ? 2 : 4,
+      types: known && allExtracted ? types.size : null,
+      topK: plan.options.topK,
+    });
     for (const [i, planned] of jobs.entries()) {
       options.signal?.throwIfAborted();
       const job = parsePayload(ExtractJobV1, planned.data, 'extract job');
       options.onJob?.('extract', 'start');
       if (await fromCache(ctx, job)) {
+        allExtracted = false;
         options.onJob?.('extract', 'end');
         ended(i);
         continue;
       }
       const shard = await extractShard(ctx, job);
+      for (const s of shard.sentences) for (const t of s.tokens) types.add(t);
       await storing; // the previous shard's, stored while this one ran through the model
       storing = pool.storeShard(job, shard).then(() => {
         options.onJob?.('extract', 'end');
@@ -132,7 +145,13 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
       });
       storing.catch(() => {}); // awaited above or below; a failure is thrown there
     }
+    // this thread warms up (and sizes its reducer) while the thread stores the last shard
+    warmTypeScores(warmUp(true));
     await storing;
+    // the threads warm up beside reduce-moments
+    const threadsReady = pool.warmTypeScores(warmUp(true)).then(() => {});
+    threadsReady.catch(() => {}); // awaited after reduce-moments; a failure is thrown there
+    return { threadsReady };
   };
   /**
    * Runs a stage's jobs in plan order, reporting each as it ends: one lane in
@@ -161,7 +180,8 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
       words += plan.shards[i]!.nWords;
       report('extract', ++extracted, plan.shards.length, words, nWords);
     };
-    if (threads) await extractOverlapped(threads, extractJobs(plan, out), shardDone);
+    let threadsReady: Promise<void> = Promise.resolve();
+    if (threads) ({ threadsReady } = await extractOverlapped(threads, extractJobs(plan, out), shardDone));
     else {
       for (const [i, job] of extractJobs(plan, out).entries()) {
         await run('extract', job.data);
@@ -181,7 +201,9 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
       words += nWords;
       report('type-scores', ++blocksDone, plan.blocks.length, words, pass2Words);
     };
+    // the threads' pass-2 jobs queue behind their warm-up; this thread's start at once
     await runAll('type-scores', pass2Jobs.map((j) => j.data), blockDone);
+    await threadsReady;
     const rendering = await markRendering(ctx, pass2);
     const renders = await renderJobs(ctx, rendering);
     let rendered = 0;

@@ -4,10 +4,11 @@
  * error. Module state (stores, the type-scores reducer, the shard encoder's
  * memory) lives as long as the thread.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { defaultContext } from '../stages/context.ts';
 import { storeShard } from '../stages/extract.ts';
 import { runStage } from '../stages/index.ts';
+import { warmTypeScores } from '../stages/typeScores.ts';
 import { serializeError, type ThreadReply, type ThreadRequest } from './threads.ts';
 
 const port = parentPort;
@@ -17,7 +18,17 @@ port.on('message', (request: ThreadRequest) => {
   const reply = (m: ThreadReply): void => port.postMessage(m);
   const { id } = request;
   const ctx = defaultContext({ log: (message) => reply({ id, kind: 'log', message }) });
-  const work = request.task === 'stage' ? runStage(ctx, request.stage, request.data) : storeShard(ctx, request.job, request.shard);
+  const work = (async () => {
+    switch (request.task) {
+      case 'stage':
+        return runStage(ctx, request.stage, request.data);
+      case 'store-shard':
+        return storeShard(ctx, request.job, request.shard);
+      case 'warm-type-scores':
+        warmTypeScores(request.shape);
+        return threadId;
+    }
+  })();
   work.then(
     (result) => reply({ id, kind: 'result', result }),
     (err: unknown) => reply({ id, kind: 'error', error: serializeError(err) }),

@@ -17,11 +17,13 @@ import type { ExtractJob, ExtractResult } from '../../schemas/jobs.ts';
 import { urlScheme } from '../store/index.ts';
 import type { ExtractedShard } from '../stages/extract.ts';
 import type { WorkStage } from '../stages/index.ts';
+import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
 
 /** Messages between the pool and a thread: a stage job, or the storing half of an extract job (its payload and the model's output). */
 export type ThreadRequest =
   | { readonly id: number; readonly task: 'stage'; readonly stage: WorkStage; readonly data: unknown }
-  | { readonly id: number; readonly task: 'store-shard'; readonly job: ExtractJob; readonly shard: ExtractedShard };
+  | { readonly id: number; readonly task: 'store-shard'; readonly job: ExtractJob; readonly shard: ExtractedShard }
+  | { readonly id: number; readonly task: 'warm-type-scores'; readonly shape: TypeScoresWarmUp };
 export type ThreadReply =
   | { readonly id: number; readonly kind: 'result'; readonly result: unknown }
   | { readonly id: number; readonly kind: 'error'; readonly error: SerializedError }
@@ -55,6 +57,8 @@ export function canShareStore(url: string): boolean {
 
 interface Pending {
   readonly request: ThreadRequest;
+  /** The slot that must run it (undefined: the first free one). */
+  readonly slot: number | undefined;
   readonly transfer: readonly ArrayBuffer[];
   readonly resolve: (result: unknown) => void;
   readonly reject: (err: Error) => void;
@@ -96,8 +100,13 @@ export class StageThreads {
       const job = slot.job;
       slot.job = null;
       job?.reject(err);
-      // the others can still take the queue; with none left, fail it
-      if (this.slots.every((s) => s.dead)) for (const p of this.queue.splice(0)) p.reject(err);
+      // the others can still take the queue (not what only this thread could run); with none left, fail it
+      const i = this.slots.indexOf(slot);
+      const all = this.slots.every((s) => s.dead);
+      for (const p of this.queue.filter((q) => all || q.slot === i)) {
+        this.queue.splice(this.queue.indexOf(p), 1);
+        p.reject(err);
+      }
     };
     worker.on('error', (err) => die(new Error(`stage thread failed: ${err.message}`)));
     worker.on('exit', (code) => {
@@ -123,10 +132,12 @@ export class StageThreads {
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
+    for (const [i, slot] of this.slots.entries()) {
       if (this.queue.length === 0) return;
       if (slot.job || slot.dead) continue;
-      const job = this.queue.shift()!;
+      const at = this.queue.findIndex((p) => p.slot === undefined || p.slot === i);
+      if (at < 0) continue;
+      const job = this.queue.splice(at, 1)[0]!;
       slot.job = job;
       slot.worker.ref(); // a job in flight keeps the process alive
       slot.worker.postMessage(job.request, job.transfer as ArrayBuffer[]);
@@ -149,12 +160,22 @@ export class StageThreads {
     return this.submit({ id: this.nextId++, task: 'store-shard', job, shard }, [...buffers]) as Promise<ExtractResult>;
   }
 
-  private submit(request: ThreadRequest, transfer: readonly ArrayBuffer[]): Promise<unknown> {
+  /**
+   * Readies every live thread for pass 2 (typeScores.ts `warmTypeScores`),
+   * each after the jobs it already holds; settles with their thread ids when
+   * all are ready.
+   */
+  async warmTypeScores(shape: TypeScoresWarmUp): Promise<number[]> {
+    const live = this.slots.flatMap((s, i) => (s.dead ? [] : [i]));
+    return (await Promise.all(live.map((i) => this.submit({ id: this.nextId++, task: 'warm-type-scores', shape }, [], i)))) as number[];
+  }
+
+  private submit(request: ThreadRequest, transfer: readonly ArrayBuffer[], slot?: number): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('stage threads: closed'));
     const alive = this.slots.find((s) => !s.dead);
     if (!alive) return Promise.reject(this.slots[0]!.dead!);
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, transfer, resolve, reject });
+      this.queue.push({ request, slot, transfer, resolve, reject });
       this.dispatch();
     });
   }

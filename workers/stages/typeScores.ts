@@ -19,10 +19,11 @@ import { Histograms } from '../../pipelines/histogram.ts';
 import { runKeys } from '../../pipelines/keys.ts';
 import { renderKeys } from '../../pipelines/renderKeys.ts';
 import { decodeGroup, decodeTokens, groupNeurons, groupRange, readShardHeader, tokensRange } from '../../pipelines/shard.ts';
-import { rankTopWordsCut } from '../../pipelines/topWords.ts';
+import { rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
 import { TypeScoresBuilder } from '../../pipelines/typeScores.ts';
 import { TypeScoresReducer } from '../../pipelines/typeScoresReduce.ts';
 import type { TypeScoresJob, TypeScoresResult } from '../../schemas/jobs.ts';
+import type { TopWordsInput } from '../../schemas/parquet.ts';
 import { encodeTopWords, PARQUET_CONTENT_TYPE } from '../parquet.ts';
 import { fileMetadata } from './analyze.ts';
 import type { StageContext } from './context.ts';
@@ -34,6 +35,8 @@ import { mapInOrder } from './ordered.ts';
 // was a tenth of pass 2). Taken while in use, so concurrent jobs never share.
 let spare: TypeScoresReducer | null = null;
 let spareBuffers: ReusableMemory[] | null = null;
+/** Shards being read while one is summed. */
+const READS_IN_FLIGHT = 2;
 
 /** The means a block's pass-2 job subtracts: raw little-endian float64. */
 export function decodeMu(bytes: Uint8Array, expected: number, what: string): Float64Array {
@@ -88,7 +91,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   // fetch the next shard's bytes while this one is summed, each group into
   // reused memory (with 2 fetches in flight and one shard being summed, a
   // buffer is free again 3 shards later)
-  const width = 2;
+  const width = READS_IN_FLIGHT;
   const buffers = spareBuffers ?? Array.from({ length: width + 1 }, () => new ReusableMemory());
   spareBuffers = null;
   await mapInOrder(
@@ -117,6 +120,18 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
 
   // NeuroX refuses numTokens with a threshold; the table applies both (threshold, then the first topK).
   const lists = rankTopWordsCut(merged, plan.options.topK, plan.options.minThreshold);
+  const rows = topWordsRows(lists, block.start, plan.layers, plan.model.dModel);
+  const n = rows.layer.length;
+  spare = reducer; // `merged` and `lists` are not used past this point
+  spareBuffers = buffers;
+  await store.put(renderKeys(plan.runId).histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
+  const key = keys.topWordsBlock(block.index);
+  await store.put(key, encodeTopWords(rows, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
+  return { version: 1, runId: plan.runId, block: block.index, nTypes: merged.tokens.length, rows: n, key };
+}
+
+/** A block's ranked lists (neuron `firstNeuron + j` is `lists[j]`) as top_words.parquet's columns. */
+function topWordsRows(lists: readonly (readonly TopWord[])[], firstNeuron: number, layers: readonly number[], dModel: number): TopWordsInput {
   let n = 0;
   for (const l of lists) n += l.length;
   const layer = new Int32Array(n);
@@ -127,12 +142,11 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const score = new Float64Array(n);
   const count = new Float64Array(n);
   const mean = new Float64Array(n);
-  const dModel = plan.model.dModel;
   let r = 0;
   lists.forEach((list, j) => {
-    const g = block.start + j;
+    const g = firstNeuron + j;
     list.forEach((w, k) => {
-      layer[r] = plan.layers[Math.floor(g / dModel)]!;
+      layer[r] = layers[Math.floor(g / dModel)]!;
       neuron[r] = g % dModel;
       globalNeuron[r] = g;
       rank[r] = k;
@@ -143,10 +157,78 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
       r++;
     });
   });
-  spare = reducer; // `merged` and `lists` are not used past this point
-  spareBuffers = buffers;
-  await store.put(renderKeys(plan.runId).histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
-  const key = keys.topWordsBlock(block.index);
-  await store.put(key, encodeTopWords({ layer, neuron, globalNeuron, rank, token, score, count, mean }, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
-  return { version: 1, runId: plan.runId, block: block.index, nTypes: merged.tokens.length, rows: n, key };
+  return { layer, neuron, globalNeuron, rank, token, score, count, mean };
+}
+
+/** The shape of a run's pass-2 jobs, for `warmTypeScores`. */
+export interface TypeScoresWarmUp {
+  /** Neurons of the widest block. */
+  readonly blockNeurons: number;
+  /** Tokens of the largest shard. */
+  readonly shardTokens: number;
+  /** Bytes per stored activation (2 for float16, 4 for float32). */
+  readonly valueBytes: number;
+  /** The run's distinct tokens, when known: the reducer is then sized and kept for the first job. */
+  readonly types: number | null;
+  readonly topK: number;
+}
+
+let warmed = false;
+
+/**
+ * Readies this thread for pass 2 before its first block, while it would
+ * otherwise wait: a lane's first block cost about twice a later one (the
+ * code's first runs, the Parquet writer's above all, and first touches of
+ * its buffers). Runs the block code (builder, reducer, ranking, histograms,
+ * Parquet encoding) once over a synthetic shard of the run's shape, writes
+ * nothing, and keeps the reducer and read buffers for the first job, sized
+ * for `types` when given. Results never depend on it: a job starts from a
+ * reset reducer either way.
+ */
+export function warmTypeScores(w: TypeScoresWarmUp): void {
+  const B = w.blockNeurons;
+  const n = Math.max(1, w.shardTokens);
+  if (!warmed) {
+    warmed = true;
+    const nTypes = Math.max(1, Math.min(n >> 2, 4096));
+    const types = Array.from({ length: nTypes }, (_, t) => `warm${t}`);
+    const typeIds = new Int32Array(n);
+    const data = new Float32Array(n * B);
+    let x = 12345;
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const u = x / 2 ** 32;
+      typeIds[i] = Math.floor(nTypes * u * u); // a few frequent types, many rare ones
+    }
+    for (let i = 0; i < data.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      data[i] = x / 2 ** 31 - 1;
+    }
+    const m = { data, rows: n, cols: B };
+    const mu = new Float64Array(B);
+    const histograms = new Histograms({ firstNeuron: 0, min: new Float64Array(B).fill(-1), max: new Float64Array(B).fill(1) });
+    const reducer = new TypeScoresReducer({ expectedTypes: nTypes });
+    const builder = new TypeScoresBuilder({ shard: 0, firstNeuron: 0, mu });
+    for (let shard = 0; shard < 2; shard++) {
+      histograms.add(m);
+      if (shard > 0) builder.reset({ shard, firstNeuron: 0, mu });
+      builder.addIds(types, typeIds, m, { label: 'warm-up' });
+      builder.finishInto(reducer);
+    }
+    histograms.encode();
+    const lists = rankTopWordsCut(reducer.finish(), w.topK, 0);
+    encodeTopWords(topWordsRows(lists, 0, [0], B), { metadata: { warm: 'up' } });
+  }
+  if (spareBuffers === null) {
+    // each one filled once, so the first job's reads do not fault its pages in
+    spareBuffers = Array.from({ length: READS_IN_FLIGHT + 1 }, () => {
+      const memory = new ReusableMemory();
+      memory.bytes(n * B * w.valueBytes).fill(0);
+      return memory;
+    });
+  }
+  if (spare === null && w.types !== null) {
+    spare = new TypeScoresReducer({ expectedTypes: w.types });
+    spare.prepare(B, n);
+  }
 }
