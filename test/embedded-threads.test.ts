@@ -15,6 +15,7 @@ import { decodeShardHeader, groupRange } from '../pipelines/shard.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
 import { canShareStore, deserializeError, serializeError, StageThreads } from '../workers/runner/threads.ts';
 import { readManifest } from '../workers/stages/manifest.ts';
+import { preloadModelModules } from '../workers/stages/models.ts';
 import { openStore } from '../workers/store/index.ts';
 import { corpusText } from './pipelineHelpers.ts';
 
@@ -124,6 +125,14 @@ describe('embedded runner on stage threads', () => {
     expect(m.status).toBe('completed');
     expect(r.topWordRows).toBeGreaterThan(0);
   }, 120_000);
+
+  it("reports a missing model folder as the model load's error (the modules loaded before the threads start do not hide it)", async () => {
+    const missing = join(dir, 'no-such-model');
+    await expect(preloadModelModules(missing)).resolves.toBeUndefined();
+    const err = await runEmbedded({ ...request(join(dir, 'nomodel'), 'nomodel'), model: missing }, { jobs: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toContain(`model '${missing}' not found`);
+  });
 
   it('refuses a jobs count that is not a positive integer, naming it', async () => {
     await expect(runEmbedded(request(join(dir, 'bad-jobs'), 'x'), { jobs: 0 })).rejects.toThrow('jobs: 0 is not a positive integer');
