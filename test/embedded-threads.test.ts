@@ -16,6 +16,10 @@ import { runEmbedded } from '../workers/runner/embedded.ts';
 import { canShareStore, deserializeError, serializeError, StageThreads } from '../workers/runner/threads.ts';
 import { readManifest } from '../workers/stages/manifest.ts';
 import { preloadModelModules } from '../workers/stages/models.ts';
+import { writeTopSentencesParquet } from '../workers/stages/renderInputs.ts';
+import { renderKeys } from '../pipelines/renderKeys.ts';
+import { readTable } from '../workers/parquet.ts';
+import { topSentencesTable } from '../schemas/parquet.ts';
 import { openStore } from '../workers/store/index.ts';
 import { corpusText } from './pipelineHelpers.ts';
 
@@ -132,6 +136,26 @@ describe('embedded runner on stage threads', () => {
     const err = await runEmbedded({ ...request(join(dir, 'nomodel'), 'nomodel'), model: missing }, { jobs: 2 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect((err as Error).message).toContain(`model '${missing}' not found`);
+  });
+
+  it("writes top_sentences.parquet at the end from the blocks' parts, refusing a part that is another block's or corrupt, naming it", async () => {
+    const out = join(dir, 'tops');
+    const r = await runEmbedded(request(out, 'tops'), { jobs: 1 });
+    const store = openStore(out);
+    const manifest = await readManifest(store, r.runId);
+    const rk = renderKeys(r.runId);
+    // 48 neurons x their top 10 sentences (the default), as the run wrote it
+    const written = await store.get(rk.topSentences);
+    expect(await writeTopSentencesParquet(store, manifest)).toBe(480);
+    expect(await store.get(rk.topSentences)).toEqual(written);
+    expect((await readTable(topSentencesTable, written)).globalNeuron.length).toBe(480);
+    const block0 = rk.topSentencesBlock(0);
+    await store.put(block0, await store.get(rk.topSentencesBlock(1)));
+    await expect(writeTopSentencesParquet(store, manifest)).rejects.toThrow(new InputError(`${store.location}${block0}: top sentences of neurons [4, 8), block 0 is [0, 4)`));
+    await store.put(block0, new Uint8Array(7));
+    const err = await writeTopSentencesParquet(store, manifest).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain(`${store.location}${block0}`);
   });
 
   it('refuses a jobs count that is not a positive integer, naming it', async () => {

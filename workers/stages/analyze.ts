@@ -17,7 +17,7 @@ import { concatParquetFiles } from '../parquet.ts';
 import { absoluteUrl, splitObjectUrl, type StageContext } from './context.ts';
 import { findManifest, readJson, withStages, writeManifest } from './manifest.ts';
 import { renderKeys, renderPaths } from '../../pipelines/renderKeys.ts';
-import { writeHistogramsParquet } from './renderInputs.ts';
+import { writeHistogramsParquet, writeTopSentencesParquet } from './renderInputs.ts';
 
 export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -107,6 +107,7 @@ export async function writeRunTables(ctx: StageContext, manifest: Manifest): Pro
   const parts = manifest.plan.blocks.map((b) => keys.topWordsBlock(b.index));
   const { rows } = await concatParquetFiles(topWordsTable, store, keys.topWords, parts, { metadata: fileMetadata(manifest) });
   await writeHistogramsParquet(store, manifest);
+  await writeTopSentencesParquet(store, manifest);
   return rows;
 }
 
