@@ -15,7 +15,6 @@ import { decodeShardHeader, groupRange } from '../pipelines/shard.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
 import { canShareStore, deserializeError, serializeError, StageThreads } from '../workers/runner/threads.ts';
 import { readManifest } from '../workers/stages/manifest.ts';
-import { preloadModelModules } from '../workers/stages/models.ts';
 import { writeTopSentencesParquet } from '../workers/stages/renderInputs.ts';
 import { renderKeys } from '../pipelines/renderKeys.ts';
 import { readTable } from '../workers/parquet.ts';
@@ -130,14 +129,6 @@ describe('embedded runner on stage threads', () => {
     expect(r.topWordRows).toBeGreaterThan(0);
   }, 120_000);
 
-  it("reports a missing model folder as the model load's error (the modules loaded before the threads start do not hide it)", async () => {
-    const missing = join(dir, 'no-such-model');
-    await expect(preloadModelModules(missing)).resolves.toBeUndefined();
-    const err = await runEmbedded({ ...request(join(dir, 'nomodel'), 'nomodel'), model: missing }, { jobs: 2 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotFoundError);
-    expect((err as Error).message).toContain(`model '${missing}' not found`);
-  });
-
   it("writes top_sentences.parquet at the end from the blocks' parts, refusing a part that is another block's or corrupt, naming it", async () => {
     const out = join(dir, 'tops');
     const r = await runEmbedded(request(out, 'tops'), { jobs: 1 });
@@ -156,6 +147,13 @@ describe('embedded runner on stage threads', () => {
     const err = await writeTopSentencesParquet(store, manifest).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toContain(`${store.location}${block0}`);
+  });
+
+  it('fails a run whose model folder is missing with the model named, stage threads and all', async () => {
+    const missing = join(dir, 'no-such-model');
+    const err = await runEmbedded({ ...request(join(dir, 'nomodel'), 'nomodel'), model: missing }, { jobs: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toContain(`model '${missing}' not found`);
   });
 
   it('refuses a jobs count that is not a positive integer, naming it', async () => {

@@ -36,17 +36,6 @@ export async function loadExtractor(spec: string, options: LoadExtractorOptions 
   return loadOnnxExtractor(spec, options);
 }
 
-/**
- * Imports the modules `loadExtractor(spec)` will need (the runtime, the
- * tokenizers), without reading any model: a caller can load them before
- * starting other work that loads modules too (module loading beside module
- * loading slowed both, more than CPU-bound work beside it).
- */
-export async function loadExtractorModules(spec: string): Promise<void> {
-  if (spec === DEFAULT_MODEL_SPEC) await import('./useLite/index.ts');
-  else await import('@huggingface/transformers');
-}
-
 /** As `loadExtractor` for ONNX models, with the concrete type (statistics, tokenizer). */
 export async function loadOnnxExtractor(spec: string, options: LoadExtractorOptions = {}): Promise<OnnxExtractor> {
   if (await isDirectory(spec)) return OnnxExtractor.load(spec, options);

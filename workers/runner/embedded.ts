@@ -15,7 +15,6 @@ import { AnalysisJobV1, type AnalysisJob, type AnalysisJobInput, type AnalysisRe
 import { parsePayload } from '../../schemas/validate.ts';
 import { completeAnalysis, markFailed, markPass1Done, planAnalysis, writeRunTables } from '../stages/analyze.ts';
 import { defaultContext, type StageContext } from '../stages/context.ts';
-import { preloadModelModules } from '../stages/models.ts';
 import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
 import { extractShard, fromCache } from '../stages/extract.ts';
 import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
@@ -67,15 +66,10 @@ export const DEFAULT_MAX_JOBS = 4;
  */
 export const THREADED_PASS2_VALUES = 32_000_000;
 
-/** `jobs`, checked (the default when not given). */
-function jobsOf(options: EmbeddedOptions): number {
+/** The stage threads, or null to run everything in this thread. */
+function stageThreads(output: string, options: EmbeddedOptions, log: (m: string) => void): StageThreads | null {
   const jobs = options.jobs ?? Math.min(availableParallelism(), DEFAULT_MAX_JOBS);
   if (!Number.isInteger(jobs) || jobs < 1) throw new InputError(`jobs: ${jobs} is not a positive integer`);
-  return jobs;
-}
-
-/** The stage threads, or null to run everything in this thread. */
-function stageThreads(jobs: number, output: string, options: EmbeddedOptions, log: (m: string) => void): StageThreads | null {
   // a custom store (tests, wrappers) exists only in this thread
   if (jobs === 1 || options.context?.store !== undefined || !canShareStore(output)) return null;
   return new StageThreads(jobs - 1, { log }); // and this thread
@@ -83,14 +77,9 @@ function stageThreads(jobs: number, output: string, options: EmbeddedOptions, lo
 
 export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOptions = {}): Promise<AnalysisResult> {
   const request = parsePayload(AnalysisJobV1, input, 'analysis request');
-  const jobs = jobsOf(options);
   const ctx = defaultContext({ ...options.context, signal: options.signal });
-  // The model's modules load first, then the stage threads start while
-  // planning loads the model itself (its tokenizer and ONNX session): a
-  // thread loading its modules beside the model's modules slowed the model's
-  // loading by 0.3-0.5 s, beside the rest of it by about 0.15 s.
-  await preloadModelModules(request.model).catch(() => {}); // a real failure is the model load's to report
-  const threads = stageThreads(jobs, request.output, options, ctx.log);
+  // started before planning, so the threads load their modules while the model loads
+  const threads = stageThreads(request.output, options, ctx.log);
   try {
     return await runPlanned(request, ctx, options, threads);
   } finally {

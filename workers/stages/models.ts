@@ -30,13 +30,6 @@ async function load(spec: string, options: ModelLoadOptions): Promise<Extractor>
   }
 }
 
-/** Imports the modules loading `spec` will need, reading no model (models/index.ts `loadExtractorModules`). */
-export async function preloadModelModules(spec: string): Promise<void> {
-  if (typeof spec !== 'string' || spec.startsWith(TEST_MODEL_PREFIX)) return;
-  const { loadExtractorModules } = await import('../models/index.ts');
-  await loadExtractorModules(spec);
-}
-
 /** The extractor for `spec`, loaded on first use. A failed load is not cached, so a retry tries again. */
 export async function loadModel(spec: string, options: ModelLoadOptions = {}): Promise<Extractor> {
   if (typeof spec !== 'string' || spec.trim() === '') throw new InputError('model spec is empty');
