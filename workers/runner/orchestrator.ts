@@ -6,7 +6,7 @@
  *   1. plan, write the manifest; add reduce-moments <- extract x shards
  *   2. record pass 1; add type-scores x blocks
  *   3. select the neurons to render; add render-index <- render x blocks
- *   4. write top_words.parquet and histograms.parquet, complete the manifest,
+ *   4. write top_words.parquet, top_sentences.parquet and histograms.parquet, complete the manifest,
  *      return the result
  *
  * Which step comes next is read from the children that have finished, so a
