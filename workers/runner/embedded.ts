@@ -20,7 +20,7 @@ import { extractShard, fromCache } from '../stages/extract.ts';
 import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
 import { ExtractJobV1, type ExtractJob } from '../../schemas/jobs.ts';
 import { canShareStore, StageThreads } from './threads.ts';
-import { warmTypeScores, type TypeScoresWarmUp } from '../stages/typeScores.ts';
+import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
 export interface ProgressEvent {
@@ -119,11 +119,11 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     // what pass 2 will hold: the run's distinct tokens (known when no shard came from the cache)
     const types = new Set<string>();
     let allExtracted = true;
-    const warmUp = (known: boolean): TypeScoresWarmUp => ({
+    const warmUp = (): TypeScoresWarmUp => ({
       blockNeurons: Math.max(1, ...plan.blocks.map((b) => b.end - b.start)),
       shardTokens: Math.max(1, ...plan.shards.map((s) => s.nWords)),
       valueBytes: request.options.dtype === 'float16' ? 2 : 4,
-      types: known && allExtracted ? types.size : null,
+      types: allExtracted ? types.size : null,
       topK: plan.options.topK,
     });
     for (const [i, planned] of jobs.entries()) {
@@ -145,12 +145,12 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
       });
       storing.catch(() => {}); // awaited above or below; a failure is thrown there
     }
-    // this thread warms up (and sizes its reducer) while the thread stores the last shard
-    warmTypeScores(warmUp(true));
     await storing;
-    // the threads warm up beside reduce-moments
-    const threadsReady = pool.warmTypeScores(warmUp(true)).then(() => {});
-    threadsReady.catch(() => {}); // awaited after reduce-moments; a failure is thrown there
+    // The threads warm up beside reduce-moments, where they would wait. This
+    // thread does not: while the last shard is stored it has 0.2-0.4 s, and
+    // its warm-up (0.3-0.5 s) made the extraction end 0.5 s later (BENCHMARKS).
+    const threadsReady = pool.warmTypeScores(warmUp()).then(() => {});
+    threadsReady.catch(() => {}); // awaited after pass 2; a failure is thrown there
     return { threadsReady };
   };
   /**
