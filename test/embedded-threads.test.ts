@@ -142,7 +142,7 @@ describe('embedded runner on stage threads', () => {
     expect((await readTable(topSentencesTable, written)).globalNeuron.length).toBe(480);
     const block0 = rk.topSentencesBlock(0);
     await store.put(block0, await store.get(rk.topSentencesBlock(1)));
-    await expect(writeTopSentencesParquet(store, manifest)).rejects.toThrow(new InputError(`${store.location}${block0}: top sentences of neurons [4, 8), block 0 is [0, 4)`));
+    await expect(writeTopSentencesParquet(store, manifest)).rejects.toThrow(new InputError(`${store.location}${block0}: part of neurons [4, 8), block 0 is [0, 4)`));
     await store.put(block0, new Uint8Array(7));
     const err = await writeTopSentencesParquet(store, manifest).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);

@@ -25,7 +25,7 @@ import { renderKeys, topSentencesCacheKey } from '../../pipelines/renderKeys.ts'
 import { decodeGroup, decodeTokens, groupRange, readShardHeader, tokensRange } from '../../pipelines/shard.ts';
 import { TopSentences } from '../../pipelines/topSentences.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
-import { histogramsTable, topSentencesTable } from '../../schemas/parquet.ts';
+import { histogramsTable, topSentencesTable, type ParquetTableSpec, type TableInput } from '../../schemas/parquet.ts';
 import { ParquetTableWriter } from '../parquet.ts';
 import { fileMetadata } from './analyze.ts';
 import { mapInOrder } from './ordered.ts';
@@ -117,34 +117,34 @@ export async function reduceTopSentences(store: ObjectStore, manifest: Manifest,
  * it (about 0.15 s on the MiniLM bench) held up pass 2.
  */
 export async function writeTopSentencesParquet(store: ObjectStore, manifest: Manifest): Promise<number> {
-  const { plan } = manifest;
-  const rk = renderKeys(plan.runId);
-  const writer = new ParquetTableWriter(topSentencesTable, store, rk.topSentences, { metadata: fileMetadata(manifest) });
-  try {
-    for (const b of plan.blocks) {
-      const key = rk.topSentencesBlock(b.index);
-      const top = TopSentences.decode(await store.get(key), `${store.location}${key}`);
-      if (top.firstNeuron !== b.start || top.nNeurons !== b.end - b.start) {
-        throw new InputError(`${store.location}${key}: top sentences of neurons [${top.firstNeuron}, ${top.firstNeuron + top.nNeurons}), block ${b.index} is [${b.start}, ${b.end})`);
-      }
-      await writer.write(top.toColumns(plan.model.dModel, plan.layers));
-    }
-  } catch (err) {
-    await writer.abort(err);
-    throw err;
-  }
-  return (await writer.close()).rows;
+  const rk = renderKeys(manifest.plan.runId);
+  return writeFromBlocks(store, manifest, topSentencesTable, rk.topSentences, rk.topSentencesBlock, TopSentences.decode, (t) => t.toColumns(manifest.plan.model.dModel, manifest.plan.layers));
 }
 
 /** Concatenates the blocks' histograms, in block order, into histograms.parquet. */
 export async function writeHistogramsParquet(store: ObjectStore, manifest: Manifest): Promise<number> {
-  const { plan } = manifest;
-  const rk = renderKeys(plan.runId);
-  const writer = new ParquetTableWriter(histogramsTable, store, rk.histograms, { metadata: fileMetadata(manifest) });
+  const rk = renderKeys(manifest.plan.runId);
+  return writeFromBlocks(store, manifest, histogramsTable, rk.histograms, rk.histogramsBlock, Histograms.decode, (h) => h.toColumns(manifest.plan.model.dModel, manifest.plan.layers));
+}
+
+/**
+ * Writes a table at `key` from each block's part (at `partKey(block)`), in
+ * block order, streaming; a part that is missing, corrupt or another
+ * block's fails it, naming the part.
+ */
+async function writeFromBlocks<P extends { readonly firstNeuron: number; readonly nNeurons: number }, S extends ParquetTableSpec>(
+  store: ObjectStore, manifest: Manifest, spec: S, key: string, partKey: (block: number) => string,
+  decode: (bytes: Uint8Array, what: string) => P, rows: (part: P) => TableInput<S>,
+): Promise<number> {
+  const writer = new ParquetTableWriter(spec, store, key, { metadata: fileMetadata(manifest) });
   try {
-    for (const b of plan.blocks) {
-      const h = Histograms.decode(await store.get(rk.histogramsBlock(b.index)), `${store.location}${rk.histogramsBlock(b.index)}`);
-      await writer.write(h.toColumns(plan.model.dModel, plan.layers));
+    for (const b of manifest.plan.blocks) {
+      const what = `${store.location}${partKey(b.index)}`;
+      const part = decode(await store.get(partKey(b.index)), what);
+      if (part.firstNeuron !== b.start || part.nNeurons !== b.end - b.start) {
+        throw new InputError(`${what}: part of neurons [${part.firstNeuron}, ${part.firstNeuron + part.nNeurons}), block ${b.index} is [${b.start}, ${b.end})`);
+      }
+      await writer.write(rows(part));
     }
   } catch (err) {
     await writer.abort(err);
