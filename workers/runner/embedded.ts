@@ -149,8 +149,11 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     // The threads warm up beside reduce-moments, where they would wait. This
     // thread does not: while the last shard is stored it has 0.2-0.4 s, and
     // its warm-up (0.3-0.5 s) made the extraction end 0.5 s later (BENCHMARKS).
-    const threadsReady = pool.warmTypeScores(warmUp()).then(() => {});
-    threadsReady.catch(() => {}); // awaited after pass 2; a failure is thrown there
+    // Best effort: a failed warm-up (out of memory for the reducer, say) leaves the jobs to run cold.
+    const threadsReady = pool.warmTypeScores(warmUp()).then(
+      () => {},
+      (err: unknown) => ctx.log(`stage threads: pass-2 warm-up failed, the first blocks run cold: ${err instanceof Error ? err.message : String(err)}`),
+    );
     return { threadsReady };
   };
   /**
