@@ -127,7 +127,7 @@ export class TypeScoresReducer implements TypeScoresSink {
    * Sizes the tables for the expected types of `nNeurons`-neuron blocks and
    * the scratch for shards of `rows` rows, and touches all of it once: a
    * lane that calls this while it would wait spares its first block the
-   * page faults (about 7 ms per MB on this project's VMs). Changes no result.
+   * page faults (3-7 ms per MB on this project's VMs, BENCHMARKS.md). Changes no result.
    */
   prepare(nNeurons: number, rows: number): void {
     if (!Number.isInteger(nNeurons) || nNeurons < 1 || !Number.isInteger(rows) || rows < 0) {

@@ -101,15 +101,15 @@ export class S3Store implements ObjectStore {
   }
 
   /** The SDK and the client: the one given, or one made from `config` on first use. */
-  private async sdk(): Promise<[Sdk['s3'], S3Client, Sdk]> {
+  private async sdk(): Promise<Sdk & { readonly client: S3Client }> {
     const sdk = await loadSdk();
     this.made ??= new sdk.s3.S3Client({ retryMode: 'standard', maxAttempts: 5, ...this.config });
-    return [sdk.s3, this.made, sdk];
+    return { ...sdk, client: this.made };
   }
 
   /** The S3 client this store sends its requests with. */
   async client(): Promise<S3Client> {
-    return (await this.sdk())[1];
+    return (await this.sdk()).client;
   }
 
   private full(key: string): string {
@@ -128,7 +128,7 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     const Key = this.full(key);
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     try {
       const out = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key }));
       return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
@@ -145,7 +145,7 @@ export class S3Store implements ObjectStore {
       if (!(await this.head(key))) throw new NotFoundError(this.location + key);
       return new Uint8Array(0);
     }
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     try {
       const out = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }));
       if (!out.Body) return new Uint8Array(0);
@@ -168,7 +168,7 @@ export class S3Store implements ObjectStore {
 
   async *getStream(key: string): AsyncIterable<Uint8Array> {
     const Key = this.full(key);
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     let body;
     try {
       body = (await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key }))).Body;
@@ -188,7 +188,7 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
     const Key = this.full(key);
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     try {
       await client.send(new s3.PutObjectCommand({
         Bucket: this.bucket,
@@ -203,7 +203,7 @@ export class S3Store implements ObjectStore {
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
     const Key = this.full(key);
-    const [, client, { Upload }] = await this.sdk();
+    const { Upload, client } = await this.sdk();
     const upload = new Upload({
       client,
       partSize: this.partSize,
@@ -225,7 +225,7 @@ export class S3Store implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     const Key = this.full(key);
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     try {
       const out = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key }));
       return {
@@ -243,7 +243,7 @@ export class S3Store implements ObjectStore {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     checkPrefix(prefix);
     const root = this.prefix === '' ? '' : this.prefix + '/';
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     let token: string | undefined;
     do {
       let out;
@@ -272,7 +272,7 @@ export class S3Store implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     const Key = this.full(key);
-    const [s3, client] = await this.sdk();
+    const { s3, client } = await this.sdk();
     try {
       await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key }));
     } catch (err) {
@@ -285,7 +285,7 @@ export class S3Store implements ObjectStore {
   async presignGet(key: string, expiresInSeconds: number): Promise<string> {
     const Key = this.full(key);
     checkExpiry(expiresInSeconds);
-    const [s3, client, { getSignedUrl }] = await this.sdk();
+    const { s3, client, getSignedUrl } = await this.sdk();
     return await getSignedUrl(client, new s3.GetObjectCommand({ Bucket: this.bucket, Key }), { expiresIn: expiresInSeconds });
   }
 
