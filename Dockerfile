@@ -1,5 +1,5 @@
 # neurox worker / CLI image: Node 20, production dependencies, TypeScript run
-# by tsx (no build step). The bundled USE lite model ships inside node_modules.
+# by tsx (the stage threads from a bundle built below). The bundled USE lite model ships inside node_modules.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -19,6 +19,9 @@ COPY pipelines ./pipelines
 COPY schemas ./schemas
 COPY workers ./workers
 COPY fixtures ./fixtures
+COPY tools/bundle.ts ./tools/bundle.ts
+# the stage threads' JavaScript bundle (README, Architecture), built while node_modules is writable
+RUN npm run bundle
 
 USER node
 ENTRYPOINT ["node", "bin/neurox.js"]

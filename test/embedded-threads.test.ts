@@ -9,11 +9,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../pipelines/errors.ts';
 import { decodeShardHeader, groupRange } from '../pipelines/shard.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
-import { canShareStore, deserializeError, serializeError, StageThreads } from '../workers/runner/threads.ts';
+import { canShareStore, deserializeError, serializeError, StageThreads, threadEntry } from '../workers/runner/threads.ts';
+import { defaultCacheDir } from '../workers/runner/compiled.ts';
 import { readManifest } from '../workers/stages/manifest.ts';
 import { writeTopSentencesParquet } from '../workers/stages/renderInputs.ts';
 import { renderKeys } from '../pipelines/renderKeys.ts';
@@ -176,15 +178,35 @@ describe('StageThreads', () => {
     expect(c.message).toBe('boom');
   });
 
-  it("rejects a malformed payload on the thread with the payload's field named", async () => {
-    const pool = new StageThreads(1);
-    try {
-      const err = await pool.run('type-scores', { version: 1, runId: 'r', output: join(dir, 'none'), block: { index: -1, start: 0, end: 4 } }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(InputError);
-      expect((err as Error).message).toContain('block.index');
-    } finally {
-      await pool.close();
+  it("rejects a malformed payload on the thread with the payload's field named (threads from the bundle and through the TypeScript loader)", async () => {
+    const bundled = await threadEntry();
+    // the runner's threads start from the compiled bundle, without tsx
+    expect(fileURLToPath(bundled.url).startsWith(defaultCacheDir())).toBe(true);
+    expect(bundled.execArgv.join(' ')).not.toContain('tsx');
+    for (const entry of [bundled, undefined]) {
+      const pool = new StageThreads(1, entry ? { entry } : {});
+      try {
+        const err = await pool.run('type-scores', { version: 1, runId: 'r', output: join(dir, 'none'), block: { index: -1, start: 0, end: 4 } }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InputError);
+        expect((err as Error).message).toContain('block.index');
+      } finally {
+        await pool.close();
+      }
     }
+  });
+
+  it('runs through the TypeScript loader with NEUROX_THREAD_BUNDLE=off', async () => {
+    process.env.NEUROX_THREAD_BUNDLE = 'off';
+    try {
+      expect((await threadEntry()).url.href).toBe(new URL('../workers/runner/thread.mjs', import.meta.url).href);
+    } finally {
+      delete process.env.NEUROX_THREAD_BUNDLE;
+    }
+  });
+
+  it('rejects jobs once closed', async () => {
+    const pool = new StageThreads(1);
+    await pool.close();
     await expect(pool.run('type-scores', {})).rejects.toThrow('stage threads: closed');
   });
 

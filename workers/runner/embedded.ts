@@ -19,7 +19,7 @@ import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
 import { extractShard, fromCache } from '../stages/extract.ts';
 import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
 import { ExtractJobV1, type ExtractJob } from '../../schemas/jobs.ts';
-import { canShareStore, StageThreads } from './threads.ts';
+import { canShareStore, StageThreads, threadEntry } from './threads.ts';
 import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
@@ -67,19 +67,19 @@ export const DEFAULT_MAX_JOBS = 4;
 export const THREADED_PASS2_VALUES = 32_000_000;
 
 /** The stage threads, or null to run everything in this thread. */
-function stageThreads(output: string, options: EmbeddedOptions, log: (m: string) => void): StageThreads | null {
+async function stageThreads(output: string, options: EmbeddedOptions, log: (m: string) => void): Promise<StageThreads | null> {
   const jobs = options.jobs ?? Math.min(availableParallelism(), DEFAULT_MAX_JOBS);
   if (!Number.isInteger(jobs) || jobs < 1) throw new InputError(`jobs: ${jobs} is not a positive integer`);
   // a custom store (tests, wrappers) exists only in this thread
   if (jobs === 1 || options.context?.store !== undefined || !canShareStore(output)) return null;
-  return new StageThreads(jobs - 1, { log }); // and this thread
+  return new StageThreads(jobs - 1, { log, entry: await threadEntry(log) }); // and this thread
 }
 
 export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOptions = {}): Promise<AnalysisResult> {
   const request = parsePayload(AnalysisJobV1, input, 'analysis request');
   const ctx = defaultContext({ ...options.context, signal: options.signal });
   // started before planning, so the threads load their modules while the model loads
-  const threads = stageThreads(request.output, options, ctx.log);
+  const threads = await stageThreads(request.output, options, ctx.log);
   try {
     return await runPlanned(request, ctx, options, threads);
   } finally {

@@ -11,6 +11,7 @@
  * `canShareStore` says which. A thread that dies (out of memory, a crash in
  * native code) fails the jobs it held with the reason.
  */
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { ExtractJob, ExtractResult } from '../../schemas/jobs.ts';
@@ -18,6 +19,7 @@ import { urlScheme } from '../store/index.ts';
 import type { ExtractedShard } from '../stages/extract.ts';
 import type { WorkStage } from '../stages/index.ts';
 import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
+import { compiledEntry, type Compiled } from './compiled.ts';
 
 /** Messages between the pool and a thread: a stage job, or the storing half of an extract job (its payload and the model's output). */
 export type ThreadRequest =
@@ -73,6 +75,55 @@ interface Slot {
 export interface StageThreadsOptions {
   /** Log lines of the jobs (the embedded runner's context log). */
   readonly log?: (message: string) => void;
+  /** What the threads run (`threadEntry`); default: threadMain.ts through the TypeScript loader. */
+  readonly entry?: ThreadEntry;
+}
+
+/** A thread's module and the Node options it starts with. */
+export interface ThreadEntry {
+  readonly url: URL;
+  readonly execArgv: readonly string[];
+}
+
+const LOADER_ENTRY: ThreadEntry = { url: new URL('./thread.mjs', import.meta.url), execArgv: process.execArgv };
+
+/** Node options without the TypeScript loader (`tsx` and `node --import tsx` pass it to every thread). */
+export function withoutTypeScriptLoader(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  const takesValue = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (takesValue.has(flag)) {
+      const value = eq > 0 ? a.slice(eq + 1) : (execArgv[++i] ?? '');
+      if (/(^|[/\\])tsx([/\\]|$)/.test(value)) continue;
+      out.push(...(eq > 0 ? [a] : [a, value]));
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Builds (or finds up to date) the stage threads' bundle: `npm run bundle` does it ahead of a first run. */
+export function compileStageThread(): Promise<Compiled> {
+  return compiledEntry(fileURLToPath(new URL('./threadMain.ts', import.meta.url)), 'stage-thread');
+}
+
+/**
+ * The stage threads' entry: the compiled bundle of threadMain.ts
+ * (compiled.ts), started without the TypeScript loader; or, when it cannot
+ * be built (the reason is logged) or `NEUROX_THREAD_BUNDLE=off`, threadMain.ts
+ * through the loader.
+ */
+export async function threadEntry(log: (message: string) => void = () => {}): Promise<ThreadEntry> {
+  if (process.env.NEUROX_THREAD_BUNDLE === 'off') return LOADER_ENTRY;
+  const compiled = await compileStageThread();
+  if ('error' in compiled) {
+    log(`stage threads start through the TypeScript loader (slower): ${compiled.error}`);
+    return LOADER_ENTRY;
+  }
+  if (compiled.built) log(`stage threads: bundled ${fileURLToPath(compiled.url)}`);
+  return { url: compiled.url, execArgv: withoutTypeScriptLoader(process.execArgv) };
 }
 
 /** A fixed pool of threads; `run` queues a job and settles with its result. Threads start loading at once. */
@@ -91,7 +142,8 @@ export class StageThreads {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./thread.mjs', import.meta.url));
+    const entry = this.options.entry ?? LOADER_ENTRY;
+    const worker = new Worker(entry.url, { execArgv: [...entry.execArgv] });
     const slot: Slot = { worker, job: null, dead: null };
     worker.on('message', (m: ThreadReply) => this.onReply(slot, m));
     const die = (err: Error): void => {

@@ -1,0 +1,100 @@
+/**
+ * Compiled entry points (workers/runner/compiled.ts): a TypeScript module
+ * graph bundled once into JavaScript, reused while its sources are
+ * unchanged, rebuilt when one changes; each module keeps its own
+ * import.meta; dynamic imports stay lazy; an unusable cache folder is an
+ * error the caller can fall back from. And the stage threads' Node options
+ * without the TypeScript loader (workers/runner/threads.ts).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiledEntry, type Compiled } from '../workers/runner/compiled.ts';
+import { withoutTypeScriptLoader } from '../workers/runner/threads.ts';
+
+let dir: string;
+let src: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'neurox-compiled-'));
+  src = join(dir, 'src');
+  mkdirSync(join(src, 'deep'), { recursive: true });
+  writeFileSync(join(src, 'main.ts'), "import { where, label } from './deep/b.ts';\nexport const b = where;\nexport const text: string = label;\nexport const lazy = () => import('./c.ts');\n");
+  writeFileSync(join(src, 'deep', 'b.ts'), "export const where = { url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename };\nexport const label: string = 'one';\n");
+  writeFileSync(join(src, 'c.ts'), "(globalThis as Record<string, unknown>).neuroxLazyLoaded = true;\nexport const c = 3;\n");
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function url(c: Compiled): URL {
+  if ('error' in c) throw new Error(c.error);
+  return c.url;
+}
+
+describe('compiledEntry', () => {
+  it('bundles a module graph, keeps each module its own import.meta, and leaves dynamic imports lazy', async () => {
+    const cacheDir = join(dir, 'cache-a');
+    const first = await compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir });
+    expect(first).toMatchObject({ built: true });
+    expect(fileURLToPath(url(first)).startsWith(cacheDir)).toBe(true);
+    const mod = (await import(url(first).href)) as { b: Record<string, string>; text: string; lazy: () => Promise<{ c: number }> };
+    const b = join(src, 'deep', 'b.ts');
+    expect(mod.b).toEqual({ url: pathToFileURL(b).href, dirname: join(src, 'deep'), filename: b });
+    expect(mod.text).toBe('one');
+    expect((globalThis as Record<string, unknown>).neuroxLazyLoaded).toBeUndefined();
+    expect((await mod.lazy()).c).toBe(3);
+    expect((globalThis as Record<string, unknown>).neuroxLazyLoaded).toBe(true);
+
+    // unchanged sources: the same bundle, not built again
+    const again = await compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir });
+    expect(again).toEqual({ url: url(first), built: false });
+  });
+
+  it('builds again when a source changes, even at the same size', async () => {
+    const cacheDir = join(dir, 'cache-b');
+    const b = join(src, 'deep', 'b.ts');
+    const before = await compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir });
+    writeFileSync(b, "export const where = { url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename };\nexport const label: string = 'two';\n");
+    utimesSync(b, new Date(), new Date(Date.now() + 5_000)); // a distinct mtime even on a coarse clock
+    const after = await compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir });
+    expect(after).toMatchObject({ built: true });
+    expect(url(after).href).not.toBe(url(before).href);
+    expect(((await import(url(after).href)) as { text: string }).text).toBe('two');
+    // the older bundle stays (a running process may still import from it) until it is a day old
+    expect(readdirSync(cacheDir).filter((d) => d.startsWith('entry-'))).toHaveLength(2);
+  });
+
+  it('builds once when two callers race on an empty cache', async () => {
+    const cacheDir = join(dir, 'cache-c');
+    const [a, b] = await Promise.all([compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir }), compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir })]);
+    expect(url(a).href).toBe(url(b).href);
+    // no temporary folders left behind
+    expect(readdirSync(cacheDir).filter((d) => d.startsWith('.'))).toEqual([]);
+  });
+
+  it('reports a cache folder it cannot use, naming it', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const cacheDir = join(file, 'cache');
+    const c = await compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir });
+    expect('error' in c && c.error).toContain(cacheDir);
+  });
+
+  it('reports a module that does not compile, naming the entry', async () => {
+    writeFileSync(join(src, 'broken.ts'), 'export const = ;\n');
+    const c = await compiledEntry(join(src, 'broken.ts'), 'broken', { cacheDir: join(dir, 'cache-d') });
+    expect('error' in c && c.error).toContain('broken.ts');
+  });
+});
+
+describe('withoutTypeScriptLoader', () => {
+  it("drops tsx's loader flags in every form and keeps the other options", () => {
+    const tsxCli = ['--require', '/p/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///p/node_modules/tsx/dist/loader.mjs'];
+    expect(withoutTypeScriptLoader(tsxCli)).toEqual([]);
+    expect(withoutTypeScriptLoader(['--import', 'tsx', '--max-old-space-size=4096'])).toEqual(['--max-old-space-size=4096']);
+    expect(withoutTypeScriptLoader(['--import=tsx/esm', '--cpu-prof', '--require', './other.cjs'])).toEqual(['--cpu-prof', '--require', './other.cjs']);
+    expect(withoutTypeScriptLoader(['--loader', 'tsx', '--import', './my-tsx-free-hook.mjs'])).toEqual(['--import', './my-tsx-free-hook.mjs']);
+  });
+});

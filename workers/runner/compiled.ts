@@ -1,0 +1,179 @@
+/**
+ * Compiled entry points: a TypeScript module graph bundled once into plain
+ * JavaScript, so a worker thread can start without the TypeScript loader.
+ *
+ * Why: a stage thread that registers tsx gets a loader thread of its own, and
+ * every module it imports (ours and the packages') goes through that
+ * thread's resolve and load hooks. On these machines that start took 0.8-0.95
+ * s and 1.3-1.5 s of CPU; from the bundle, 0.31-0.35 s and 0.36-0.39 s of
+ * CPU (BENCHMARKS.md, Pipeline). The embedded runner starts its threads while
+ * the model loads, so that CPU came out of the model's loading.
+ *
+ * The bundle holds the project's own modules only; packages stay imports
+ * (resolved from the bundle's folder, inside the project's node_modules). It
+ * lives in `node_modules/.cache/neurox-stream/` with a manifest of the files
+ * it was built from (size and modification time each) and is rebuilt when
+ * one of them changes, so an edited checkout never runs stale code. Each
+ * module keeps its own `import.meta.url` (and `dirname`, `filename`): files
+ * found relative to a module are found as from the sources.
+ *
+ * Anything that stops the build (no esbuild, a read-only install) is
+ * reported and the caller falls back to the TypeScript loader.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The project's root (this file is workers/runner/compiled.ts). */
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** Bumped when the build's options change, so older bundles are not reused. */
+const BUILD_VERSION = 1;
+
+export interface CompiledOptions {
+  /** Where bundles are kept; default `<project>/node_modules/.cache/neurox-stream`. */
+  readonly cacheDir?: string;
+}
+
+export type Compiled = { readonly url: URL; readonly built: boolean } | { readonly error: string };
+
+interface Manifest {
+  readonly version: number;
+  readonly entry: string;
+  readonly dir: string;
+  /** [path relative to the project root, size, mtimeMs] of every source file the bundle was built from. */
+  readonly inputs: ReadonlyArray<readonly [string, number, number]>;
+}
+
+export function defaultCacheDir(): string {
+  return join(ROOT, 'node_modules', '.cache', 'neurox-stream');
+}
+
+/**
+ * The bundle of `entry` (a .ts file of this project) as a file URL: reused
+ * when every file it was built from is unchanged, else built now (esbuild,
+ * 0.1-0.3 s). `name` names the bundle's files.
+ */
+export async function compiledEntry(entry: string, name: string, options: CompiledOptions = {}): Promise<Compiled> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const manifestPath = join(cacheDir, `${name}.json`);
+  const fresh = freshBundle(manifestPath, entry, name);
+  if (fresh) return { url: fresh, built: false };
+  try {
+    return { url: await build(entry, name, cacheDir, manifestPath), built: true };
+  } catch (err) {
+    return { error: `cannot bundle ${relative(ROOT, entry)} into ${cacheDir}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+  }
+}
+
+function sourceStat(path: string): readonly [number, number] | null {
+  try {
+    const s = statSync(join(ROOT, path));
+    return [s.size, s.mtimeMs];
+  } catch {
+    return null;
+  }
+}
+
+/** The bundle's URL when its manifest matches every input as it is now. */
+function freshBundle(manifestPath: string, entry: string, name: string): URL | null {
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch {
+    return null;
+  }
+  if (m.version !== BUILD_VERSION || m.entry !== relative(ROOT, entry) || !Array.isArray(m.inputs)) return null;
+  for (const [path, size, mtime] of m.inputs) {
+    const now = sourceStat(path);
+    if (!now || now[0] !== size || now[1] !== mtime) return null;
+  }
+  const file = join(manifestPath, '..', m.dir, `${name}.mjs`);
+  try {
+    statSync(file);
+  } catch {
+    return null;
+  }
+  return pathToFileURL(file);
+}
+
+const META = /\bimport\.meta\.(url|dirname|filename)\b/g;
+
+async function build(entry: string, name: string, cacheDir: string, manifestPath: string): Promise<URL> {
+  const esbuild = await import('esbuild');
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = join(cacheDir, `.${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const result = await esbuild.build({
+      entryPoints: { [name]: entry },
+      bundle: true,
+      splitting: true, // dynamic imports stay lazy (the model's modules load only where a model runs)
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      outdir: tmp,
+      outExtension: { '.js': '.mjs' },
+      packages: 'external',
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'module-meta',
+          setup(b) {
+            // each module keeps the URL of its source file
+            b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+              const url = pathToFileURL(args.path);
+              const literal: Record<string, string> = { url: url.href, dirname: join(args.path, '..'), filename: args.path };
+              const source = await readFile(args.path, 'utf8');
+              return { contents: source.replace(META, (_, k: string) => JSON.stringify(literal[k])), loader: 'ts' };
+            });
+          },
+        },
+      ],
+    });
+    const inputs = Object.keys(result.metafile.inputs)
+      .map((p) => relative(ROOT, resolve(p)))
+      .concat('tsconfig.json')
+      .sort()
+      .map((p) => {
+        const s = sourceStat(p);
+        if (!s) throw new Error(`${p} vanished during the build`);
+        return [p, s[0], s[1]] as const;
+      });
+    const key = createHash('sha256').update(JSON.stringify([BUILD_VERSION, entry, inputs])).digest('hex').slice(0, 16);
+    const dir = `${name}-${key}`;
+    try {
+      renameSync(tmp, join(cacheDir, dir));
+    } catch {
+      // another process built the same bundle first
+      statSync(join(cacheDir, dir, `${name}.mjs`));
+    }
+    const manifest: Manifest = { version: BUILD_VERSION, entry: relative(ROOT, entry), dir, inputs };
+    const tmpManifest = `${tmp}.json`;
+    writeFileSync(tmpManifest, JSON.stringify(manifest));
+    renameSync(tmpManifest, manifestPath);
+    prune(cacheDir, name, dir);
+    return pathToFileURL(join(cacheDir, dir, `${name}.mjs`));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes this entry's bundles built more than a day ago, but the current
+ * one: a process started from an older bundle may still import one of its
+ * lazy chunks (a stage thread never does: they hold the model's modules).
+ */
+function prune(cacheDir: string, name: string, keep: string): void {
+  const dayAgo = Date.now() - 86_400_000;
+  for (const d of readdirSync(cacheDir)) {
+    if (d === keep || !d.startsWith(`${name}-`)) continue;
+    try {
+      if (statSync(join(cacheDir, d)).mtimeMs < dayAgo) rmSync(join(cacheDir, d), { recursive: true, force: true });
+    } catch {
+      // another process pruned it
+    }
+  }
+}
