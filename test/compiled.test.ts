@@ -3,16 +3,17 @@
  * graph bundled once into JavaScript, reused while its sources are
  * unchanged, rebuilt when one changes; each module keeps its own
  * import.meta; dynamic imports stay lazy; an unusable cache folder is an
- * error the caller can fall back from. And the stage threads' Node options
- * without the TypeScript loader (workers/runner/threads.ts).
+ * error the caller can fall back from. And the Node options the threads and
+ * children start with, without the TypeScript loader.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledEntry, type Compiled } from '../workers/runner/compiled.ts';
-import { withoutTypeScriptLoader } from '../workers/runner/threads.ts';
+import { compiledEntry, defaultCacheDir, withoutTypeScriptLoader, type Compiled } from '../workers/runner/compiled.ts';
+import { threadEntry } from '../workers/runner/threads.ts';
+import { sandboxEntry } from '../workers/runner/workers.ts';
 
 let dir: string;
 let src: string;
@@ -86,6 +87,15 @@ describe('compiledEntry', () => {
     writeFileSync(join(src, 'broken.ts'), 'export const = ;\n');
     const c = await compiledEntry(join(src, 'broken.ts'), 'broken', { cacheDir: join(dir, 'cache-d') });
     expect('error' in c && c.error).toContain('broken.ts');
+  });
+});
+
+describe('the project entry points', () => {
+  it('start the stage threads and the queue workers\' children from bundles in the project\'s cache, without tsx', async () => {
+    for (const entry of [await threadEntry(), await sandboxEntry()]) {
+      expect(fileURLToPath(entry.url).startsWith(defaultCacheDir())).toBe(true);
+      expect(entry.execArgv.join(' ')).not.toMatch(/tsx/);
+    }
   });
 });
 

@@ -195,12 +195,14 @@ describe('StageThreads', () => {
     }
   });
 
-  it('runs through the TypeScript loader with NEUROX_THREAD_BUNDLE=off', async () => {
-    process.env.NEUROX_THREAD_BUNDLE = 'off';
+  it('runs through the TypeScript loader with NEUROX_BUNDLE=off', async () => {
+    process.env.NEUROX_BUNDLE = 'off';
     try {
-      expect((await threadEntry()).url.href).toBe(new URL('../workers/runner/thread.mjs', import.meta.url).href);
+      const entry = await threadEntry();
+      expect(entry.url.href).toBe(new URL('../workers/runner/thread.mjs', import.meta.url).href);
+      expect(entry.execArgv).toEqual(process.execArgv);
     } finally {
-      delete process.env.NEUROX_THREAD_BUNDLE;
+      delete process.env.NEUROX_BUNDLE;
     }
   });
 

@@ -19,7 +19,7 @@ import { neuronStatsTable, topWordsTable, type NeuronStatsColumns, type TopWords
 import { readTable } from '../workers/parquet.ts';
 import { readManifest } from '../workers/stages/manifest.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
-import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers/runner/workers.ts';
+import { sandboxEntry, startWorkers, type RunningWorkers, type WorkerOptions } from '../workers/runner/workers.ts';
 
 export const SAMPLE = [
   'the cat sat on the mat',
@@ -64,7 +64,8 @@ export async function submitWithBullmq(config: { redisUrl: string; prefix: strin
 }
 
 export async function withWorkers<T>(opts: WorkerOptions, body: (w: RunningWorkers) => Promise<T>): Promise<T> {
-  const w = startWorkers(opts);
+  // the stage queues' children start from the bundle, as `neurox worker` starts them
+  const w = startWorkers({ sandbox: await sandboxEntry(), ...opts });
   try {
     return await body(w);
   } finally {

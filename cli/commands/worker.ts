@@ -33,7 +33,7 @@ and bucket; a worker with --stages extract serves only extraction.`,
     )
     .action(async (o: Options) => {
       const { queueConfigFromEnv } = await import('../../workers/queue/connection.ts');
-      const { parseRoles, startWorkers, WORKER_ROLES } = await import('../../workers/runner/workers.ts');
+      const { parseRoles, sandboxEntry, startWorkers, WORKER_ROLES } = await import('../../workers/runner/workers.ts');
       const config = queueConfigFromEnv();
       const roles = o.stages === undefined ? [...WORKER_ROLES] : parseRoles(o.stages);
       const concurrency = o.concurrency === undefined ? undefined : parseNumber('--concurrency', o.concurrency, { integer: true, min: 1 });
@@ -45,6 +45,7 @@ and bucket; a worker with --stages extract serves only extraction.`,
         lockDurationMs: parseNumber('--lock-ms', o.lockMs, { integer: true, min: 1000 }),
         stalledIntervalMs: parseNumber('--stalled-ms', o.stalledMs, { integer: true, min: 500 }),
         log,
+        sandbox: await sandboxEntry(log),
       });
       log(`worker ${process.pid}: serving ${roles.join(', ')} on ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')} with prefix ${config.prefix}`);
       await new Promise<void>((resolve) => {

@@ -1,13 +1,15 @@
 /**
  * Compiled entry points: a TypeScript module graph bundled once into plain
- * JavaScript, so a worker thread can start without the TypeScript loader.
+ * JavaScript, so a worker thread or a sandboxed child process can start
+ * without the TypeScript loader.
  *
- * Why: a stage thread that registers tsx gets a loader thread of its own, and
- * every module it imports (ours and the packages') goes through that
- * thread's resolve and load hooks. On these machines that start took 0.8-0.95
- * s and 1.3-1.5 s of CPU; from the bundle, 0.31-0.35 s and 0.36-0.39 s of
- * CPU (BENCHMARKS.md, Pipeline). The embedded runner starts its threads while
- * the model loads, so that CPU came out of the model's loading.
+ * Why: a thread or process that registers tsx gets a loader thread of its
+ * own, and every module it imports (ours and the packages') goes through
+ * that thread's resolve and load hooks. On these machines a stage thread's
+ * start took 0.8-0.95 s and 1.3-1.5 s of CPU that way; from the bundle,
+ * 0.31-0.35 s and 0.36-0.39 s of CPU (BENCHMARKS.md, Pipeline). The embedded
+ * runner starts its threads while the model loads, so that CPU came out of
+ * the model's loading; a queue worker starts a child process per stage slot.
  *
  * The bundle holds the project's own modules only; packages stay imports
  * (resolved from the bundle's folder, inside the project's node_modules). It
@@ -24,7 +26,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The project's root (this file is workers/runner/compiled.ts). */
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -38,6 +40,47 @@ export interface CompiledOptions {
 }
 
 export type Compiled = { readonly url: URL; readonly built: boolean } | { readonly error: string };
+
+/** A thread's or child process's module and the Node options it starts with. */
+export interface EntryPoint {
+  readonly url: URL;
+  readonly execArgv: readonly string[];
+}
+
+/** Node options without the TypeScript loader (`tsx` and `node --import tsx` pass it on to every thread and child). */
+export function withoutTypeScriptLoader(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  const takesValue = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (takesValue.has(flag)) {
+      const value = eq > 0 ? a.slice(eq + 1) : (execArgv[++i] ?? '');
+      if (/(^|[/\\])tsx([/\\]|$)/.test(value)) continue;
+      out.push(...(eq > 0 ? [a] : [a, value]));
+    } else out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Where a thread or child process starts: the bundle of `source` (a .ts
+ * module), run without the TypeScript loader; or `fallback` (a .mjs that
+ * registers tsx) with this process's options, when the bundle cannot be
+ * built (the reason is logged) or `NEUROX_BUNDLE=off`.
+ */
+export async function entryPoint(source: URL, name: string, fallback: URL, log: (message: string) => void = () => {}, options: CompiledOptions = {}): Promise<EntryPoint> {
+  const loader: EntryPoint = { url: fallback, execArgv: process.execArgv };
+  if (process.env.NEUROX_BUNDLE === 'off') return loader;
+  const compiled = await compiledEntry(fileURLToPath(source), name, options);
+  if ('error' in compiled) {
+    log(`${name} starts through the TypeScript loader (slower): ${compiled.error}`);
+    return loader;
+  }
+  if (compiled.built) log(`${name}: bundled into ${fileURLToPath(compiled.url)}`);
+  return { url: compiled.url, execArgv: withoutTypeScriptLoader(process.execArgv) };
+}
 
 interface Manifest {
   readonly version: number;

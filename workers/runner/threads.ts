@@ -19,7 +19,7 @@ import { urlScheme } from '../store/index.ts';
 import type { ExtractedShard } from '../stages/extract.ts';
 import type { WorkStage } from '../stages/index.ts';
 import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
-import { compiledEntry, type Compiled } from './compiled.ts';
+import { compiledEntry, entryPoint, type Compiled, type EntryPoint } from './compiled.ts';
 
 /** Messages between the pool and a thread: a stage job, or the storing half of an extract job (its payload and the model's output). */
 export type ThreadRequest =
@@ -76,54 +76,20 @@ export interface StageThreadsOptions {
   /** Log lines of the jobs (the embedded runner's context log). */
   readonly log?: (message: string) => void;
   /** What the threads run (`threadEntry`); default: threadMain.ts through the TypeScript loader. */
-  readonly entry?: ThreadEntry;
+  readonly entry?: EntryPoint;
 }
 
-/** A thread's module and the Node options it starts with. */
-export interface ThreadEntry {
-  readonly url: URL;
-  readonly execArgv: readonly string[];
-}
-
-const LOADER_ENTRY: ThreadEntry = { url: new URL('./thread.mjs', import.meta.url), execArgv: process.execArgv };
-
-/** Node options without the TypeScript loader (`tsx` and `node --import tsx` pass it to every thread). */
-export function withoutTypeScriptLoader(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  const takesValue = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-  for (let i = 0; i < execArgv.length; i++) {
-    const a = execArgv[i]!;
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (takesValue.has(flag)) {
-      const value = eq > 0 ? a.slice(eq + 1) : (execArgv[++i] ?? '');
-      if (/(^|[/\\])tsx([/\\]|$)/.test(value)) continue;
-      out.push(...(eq > 0 ? [a] : [a, value]));
-    } else out.push(a);
-  }
-  return out;
-}
+const THREAD_SOURCE = new URL('./threadMain.ts', import.meta.url);
+const LOADER_ENTRY: EntryPoint = { url: new URL('./thread.mjs', import.meta.url), execArgv: process.execArgv };
 
 /** Builds (or finds up to date) the stage threads' bundle: `npm run bundle` does it ahead of a first run. */
 export function compileStageThread(): Promise<Compiled> {
-  return compiledEntry(fileURLToPath(new URL('./threadMain.ts', import.meta.url)), 'stage-thread');
+  return compiledEntry(fileURLToPath(THREAD_SOURCE), 'stage-thread');
 }
 
-/**
- * The stage threads' entry: the compiled bundle of threadMain.ts
- * (compiled.ts), started without the TypeScript loader; or, when it cannot
- * be built (the reason is logged) or `NEUROX_THREAD_BUNDLE=off`, threadMain.ts
- * through the loader.
- */
-export async function threadEntry(log: (message: string) => void = () => {}): Promise<ThreadEntry> {
-  if (process.env.NEUROX_THREAD_BUNDLE === 'off') return LOADER_ENTRY;
-  const compiled = await compileStageThread();
-  if ('error' in compiled) {
-    log(`stage threads start through the TypeScript loader (slower): ${compiled.error}`);
-    return LOADER_ENTRY;
-  }
-  if (compiled.built) log(`stage threads: bundled ${fileURLToPath(compiled.url)}`);
-  return { url: compiled.url, execArgv: withoutTypeScriptLoader(process.execArgv) };
+/** The stage threads' entry (compiled.ts `entryPoint`): the bundle of threadMain.ts, or thread.mjs through tsx. */
+export function threadEntry(log: (message: string) => void = () => {}): Promise<EntryPoint> {
+  return entryPoint(THREAD_SOURCE, 'stage-thread', LOADER_ENTRY.url, log);
 }
 
 /** A fixed pool of threads; `run` queues a job and settles with its result. Threads start loading at once. */

@@ -20,6 +20,7 @@ import { isWorkStage, WORK_STAGES, type WorkStage } from '../stages/index.ts';
 import { analysisProcessor } from './orchestrator.ts';
 import { scheduleProcessor } from '../schedule/processor.ts';
 import { SCHEDULE_QUEUE } from '../schedule/schedules.ts';
+import { compiledEntry, entryPoint, type Compiled, type EntryPoint } from './compiled.ts';
 
 export const WORKER_ROLES = ['analysis', 'schedules', ...WORK_STAGES] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
@@ -33,6 +34,8 @@ export interface WorkerOptions {
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
   readonly log?: (line: string) => void;
+  /** What the stage queues' child processes run (`sandboxEntry`); default: processor.ts through the TypeScript loader. */
+  readonly sandbox?: EntryPoint;
 }
 
 export interface RunningWorkers {
@@ -50,13 +53,25 @@ export function parseRoles(list: string): WorkerRole[] {
   return roles as WorkerRole[];
 }
 
-const SANDBOX = fileURLToPath(new URL('./sandbox.mjs', import.meta.url));
+const SANDBOX_SOURCE = new URL('./processor.ts', import.meta.url);
+const SANDBOX_LOADER = new URL('./sandbox.mjs', import.meta.url);
+
+/** The sandboxed processor's entry (compiled.ts `entryPoint`): the bundle of processor.ts, or sandbox.mjs through tsx. */
+export function sandboxEntry(log: (message: string) => void = () => {}): Promise<EntryPoint> {
+  return entryPoint(SANDBOX_SOURCE, 'sandbox', SANDBOX_LOADER, log);
+}
+
+/** Builds (or finds up to date) the sandboxed processor's bundle (`npm run bundle`). */
+export function compileSandbox(): Promise<Compiled> {
+  return compiledEntry(fileURLToPath(SANDBOX_SOURCE), 'sandbox');
+}
 
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const roles = opts.roles ?? WORKER_ROLES;
   const concurrency = opts.concurrency ?? availableParallelism();
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InputError(`concurrency ${concurrency} must be a positive integer`);
   const log = opts.log ?? (() => {});
+  const sandbox = opts.sandbox ?? { url: SANDBOX_LOADER, execArgv: process.execArgv };
   const lockDuration = opts.lockDurationMs ?? 10_000;
   const stalledInterval = opts.stalledIntervalMs ?? 5_000;
   const { prefix } = opts.config;
@@ -137,7 +152,13 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       if (!isWorkStage(role)) continue;
       // reducers are one per run or per block: a second slot helps when runs overlap
       const n = role === 'extract' || role === 'type-scores' || role === 'render' ? concurrency : Math.min(2, concurrency);
-      w = new Worker(STAGE_QUEUES[role as WorkStage], SANDBOX, { ...common, concurrency: n, useWorkerThreads: false });
+      w = new Worker(STAGE_QUEUES[role as WorkStage], fileURLToPath(sandbox.url), {
+        ...common,
+        concurrency: n,
+        useWorkerThreads: false,
+        // the bundle's children start without tsx; the loader's keep BullMQ's default (this process's options)
+        ...(sandbox.url.href !== SANDBOX_LOADER.href ? { workerForkOptions: { execArgv: [...sandbox.execArgv] } } : {}),
+      });
       w.on('failed', (job, err) => void onFailed(role)(job, err));
     }
     w.on('error', (err) => log(`${role} worker: ${err.message}`));
