@@ -8,9 +8,11 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshBundle } from '../bin/bundles.mjs';
 import { compiledEntry, defaultCacheDir, withoutTypeScriptLoader, type Compiled } from '../workers/runner/compiled.ts';
 import { threadEntry } from '../workers/runner/threads.ts';
 import { sandboxEntry } from '../workers/runner/workers.ts';
@@ -96,6 +98,29 @@ describe('the project entry points', () => {
       expect(fileURLToPath(entry.url).startsWith(defaultCacheDir())).toBe(true);
       expect(entry.execArgv.join(' ')).not.toMatch(/tsx/);
     }
+  });
+});
+
+describe('bin/neurox.js', () => {
+  const root = resolve(import.meta.dirname, '..');
+  // a resolve hook that fails any import of tsx
+  const hook = 'export async function resolve(s, c, next) { if (/(^|\\/)tsx(\\/|$)/.test(s)) throw new Error("tsx loaded: " + s); return next(s, c); }';
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+  const cli = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, join(root, 'bin', 'neurox.js'), '--help'], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it('starts the CLI from its bundle without tsx once the bundle is built, and through tsx with NEUROX_BUNDLE=off', async () => {
+    const main = join(root, 'cli', 'main.ts');
+    url(await compiledEntry(main, 'cli')); // what bin/neurox.js builds on its first run
+    expect(freshBundle(defaultCacheDir(), main, 'cli')).not.toBeNull();
+    const bundled = cli({});
+    expect(bundled.stderr).not.toContain('tsx loaded');
+    expect(bundled.status).toBe(0);
+    expect(bundled.stdout).toContain('analyze');
+    // the hook does catch tsx: the loader's path imports it
+    const loader = cli({ NEUROX_BUNDLE: 'off' });
+    expect(loader.status).not.toBe(0);
+    expect(loader.stderr).toContain('tsx loaded');
   });
 });
 

@@ -1,15 +1,18 @@
 /**
- * Builds the JavaScript bundles of the embedded runner's stage threads and
- * of the queue workers' sandboxed processor ahead of a first run (the Docker
+ * Builds the JavaScript bundles of the CLI (bin/neurox.js), the embedded
+ * runner's stage threads and the queue workers' sandboxed processor ahead of
+ * a first run (the Docker
  * image runs it at build time, while node_modules is writable): `npm run
  * bundle`. Prints each bundle's path; exits 1 naming the reason when one
  * cannot be built.
  */
 import { fileURLToPath } from 'node:url';
+import { compiledEntry } from '../workers/runner/compiled.ts';
 import { compileStageThread } from '../workers/runner/threads.ts';
 import { compileSandbox } from '../workers/runner/workers.ts';
 
-for (const compiled of [await compileStageThread(), await compileSandbox()]) {
+const cli = compiledEntry(fileURLToPath(new URL('../cli/main.ts', import.meta.url)), 'cli'); // as bin/neurox.js names it
+for (const compiled of [await cli, await compileStageThread(), await compileSandbox()]) {
   if ('error' in compiled) {
     process.stderr.write(`neurox bundle: ${compiled.error}\n`);
     process.exitCode = 1;

@@ -23,16 +23,13 @@
  * reported and the caller falls back to the TypeScript loader.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUILD_VERSION, defaultCacheDir, freshBundle, ROOT, sourceStat } from '../../bin/bundles.mjs';
 
-/** The project's root (this file is workers/runner/compiled.ts). */
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-/** Bumped when the build's options change, so older bundles are not reused. */
-const BUILD_VERSION = 1;
+export { defaultCacheDir };
 
 export interface CompiledOptions {
   /** Where bundles are kept; default `<project>/node_modules/.cache/neurox-stream`. */
@@ -90,10 +87,6 @@ interface Manifest {
   readonly inputs: ReadonlyArray<readonly [string, number, number]>;
 }
 
-export function defaultCacheDir(): string {
-  return join(ROOT, 'node_modules', '.cache', 'neurox-stream');
-}
-
 /**
  * The bundle of `entry` (a .ts file of this project) as a file URL: reused
  * when every file it was built from is unchanged, else built now (esbuild,
@@ -102,44 +95,13 @@ export function defaultCacheDir(): string {
 export async function compiledEntry(entry: string, name: string, options: CompiledOptions = {}): Promise<Compiled> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const manifestPath = join(cacheDir, `${name}.json`);
-  const fresh = freshBundle(manifestPath, entry, name);
+  const fresh = freshBundle(cacheDir, entry, name);
   if (fresh) return { url: fresh, built: false };
   try {
     return { url: await build(entry, name, cacheDir, manifestPath), built: true };
   } catch (err) {
     return { error: `cannot bundle ${relative(ROOT, entry)} into ${cacheDir}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
   }
-}
-
-function sourceStat(path: string): readonly [number, number] | null {
-  try {
-    const s = statSync(join(ROOT, path));
-    return [s.size, s.mtimeMs];
-  } catch {
-    return null;
-  }
-}
-
-/** The bundle's URL when its manifest matches every input as it is now. */
-function freshBundle(manifestPath: string, entry: string, name: string): URL | null {
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-  } catch {
-    return null;
-  }
-  if (m.version !== BUILD_VERSION || m.entry !== relative(ROOT, entry) || !Array.isArray(m.inputs)) return null;
-  for (const [path, size, mtime] of m.inputs) {
-    const now = sourceStat(path);
-    if (!now || now[0] !== size || now[1] !== mtime) return null;
-  }
-  const file = join(manifestPath, '..', m.dir, `${name}.mjs`);
-  try {
-    statSync(file);
-  } catch {
-    return null;
-  }
-  return pathToFileURL(file);
 }
 
 const META = /\bimport\.meta\.(url|dirname|filename)\b/g;
@@ -160,6 +122,7 @@ async function build(entry: string, name: string, cacheDir: string, manifestPath
       outExtension: { '.js': '.mjs' },
       packages: 'external',
       metafile: true,
+      sourcemap: true, // stacks point into the sources with NODE_OPTIONS=--enable-source-maps
       logLevel: 'silent',
       plugins: [
         {
