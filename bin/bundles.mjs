@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 export const ROOT = resolve(import.meta.dirname, '..');
 
 /** Bumped when the build's options change, so older bundles are not reused. */
-export const BUILD_VERSION = 2;
+export const BUILD_VERSION = 3;
 
 /** Where bundles are kept: `<project>/node_modules/.cache/neurox-stream`. */
 export function defaultCacheDir() {

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshBundle } from '../bin/bundles.mjs';
 import { compiledEntry, defaultCacheDir, withoutTypeScriptLoader, type Compiled } from '../workers/runner/compiled.ts';
-import { threadEntry } from '../workers/runner/threads.ts';
+import { compileStageThread, threadEntry } from '../workers/runner/threads.ts';
 import { sandboxEntry } from '../workers/runner/workers.ts';
 
 let dir: string;
@@ -24,8 +24,9 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'neurox-compiled-'));
   src = join(dir, 'src');
   mkdirSync(join(src, 'deep'), { recursive: true });
-  writeFileSync(join(src, 'main.ts'), "import { where, label } from './deep/b.ts';\nexport const b = where;\nexport const text: string = label;\nexport const lazy = () => import('./c.ts');\n");
+  writeFileSync(join(src, 'main.ts'), "import { where, label } from './deep/b.ts';\nexport { jsWhere } from './deep/d.mjs';\nexport const b = where;\nexport const text: string = label;\nexport const lazy = () => import('./c.ts');\n");
   writeFileSync(join(src, 'deep', 'b.ts'), "export const where = { url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename };\nexport const label: string = 'one';\n");
+  writeFileSync(join(src, 'deep', 'd.mjs'), 'export const jsWhere = import.meta.dirname;\n');
   writeFileSync(join(src, 'c.ts'), "(globalThis as Record<string, unknown>).neuroxLazyLoaded = true;\nexport const c = 3;\n");
 });
 
@@ -42,9 +43,10 @@ describe('compiledEntry', () => {
     const first = await compiledEntry(join(src, 'main.ts'), 'entry', { cacheDir });
     expect(first).toMatchObject({ built: true });
     expect(fileURLToPath(url(first)).startsWith(cacheDir)).toBe(true);
-    const mod = (await import(url(first).href)) as { b: Record<string, string>; text: string; lazy: () => Promise<{ c: number }> };
+    const mod = (await import(url(first).href)) as { b: Record<string, string>; jsWhere: string; text: string; lazy: () => Promise<{ c: number }> };
     const b = join(src, 'deep', 'b.ts');
     expect(mod.b).toEqual({ url: pathToFileURL(b).href, dirname: join(src, 'deep'), filename: b });
+    expect(mod.jsWhere).toBe(join(src, 'deep')); // a JavaScript module of the project's too
     expect(mod.text).toBe('one');
     expect((globalThis as Record<string, unknown>).neuroxLazyLoaded).toBeUndefined();
     expect((await mod.lazy()).c).toBe(3);
@@ -106,8 +108,8 @@ describe('bin/neurox.js', () => {
   // a resolve hook that fails any import of tsx
   const hook = 'export async function resolve(s, c, next) { if (/(^|\\/)tsx(\\/|$)/.test(s)) throw new Error("tsx loaded: " + s); return next(s, c); }';
   const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
-  const cli = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, join(root, 'bin', 'neurox.js'), '--help'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const cli = (env: Record<string, string>, args: readonly string[] = ['--help']) =>
+    spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, join(root, 'bin', 'neurox.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
   it('starts the CLI from its bundle without tsx once the bundle is built, and through tsx with NEUROX_BUNDLE=off', async () => {
     const main = join(root, 'cli', 'main.ts');
@@ -121,6 +123,20 @@ describe('bin/neurox.js', () => {
     const loader = cli({ NEUROX_BUNDLE: 'off' });
     expect(loader.status).not.toBe(0);
     expect(loader.stderr).toContain('tsx loaded');
+  });
+
+  it('runs an analysis with stage threads from the bundles, tsx never loaded', async () => {
+    url(await compiledEntry(join(root, 'cli', 'main.ts'), 'cli'));
+    url(await compileStageThread());
+    const corpus = join(dir, 'corpus.txt');
+    writeFileSync(corpus, Array.from({ length: 24 }, (_, i) => `sentence ${i} has some words and word ${i % 5}`).join('\n'));
+    const out = join(dir, 'analysis');
+    const r = cli({}, ['analyze', corpus, '--model', 'test-hash:2x8', '--out', out, '--jobs', '2', '--shard-sentences', '8', '--block-neurons', '4', '--render', 'none']);
+    expect(r.stderr).not.toContain('tsx loaded');
+    expect(r.stderr).not.toContain('TypeScript loader');
+    expect(r.status).toBe(0);
+    const run = readdirSync(join(out, 'runs'))[0]!;
+    expect(readdirSync(join(out, 'runs', run))).toContain('top_words.parquet');
   });
 });
 

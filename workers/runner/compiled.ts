@@ -128,12 +128,12 @@ async function build(entry: string, name: string, cacheDir: string, manifestPath
         {
           name: 'module-meta',
           setup(b) {
-            // each module keeps the URL of its source file
-            b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+            // each module keeps the URL of its source file (the project's .mjs too: bin/bundles.mjs finds the root by it)
+            b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
               const url = pathToFileURL(args.path);
               const literal: Record<string, string> = { url: url.href, dirname: join(args.path, '..'), filename: args.path };
               const source = await readFile(args.path, 'utf8');
-              return { contents: source.replace(META, (_, k: string) => JSON.stringify(literal[k])), loader: 'ts' };
+              return { contents: source.replace(META, (_, k: string) => JSON.stringify(literal[k])), loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js' };
             });
           },
         },
