@@ -1,7 +1,7 @@
 /**
  * Compiled entry points: a TypeScript module graph bundled once into plain
- * JavaScript, so a worker thread or a sandboxed child process can start
- * without the TypeScript loader.
+ * JavaScript, so `neurox` itself (bin/neurox.js), a stage thread or a
+ * sandboxed child process can start without the TypeScript loader.
  *
  * Why: a thread or process that registers tsx gets a loader thread of its
  * own, and every module it imports (ours and the packages') goes through
@@ -170,7 +170,7 @@ async function build(entry: string, name: string, cacheDir: string, manifestPath
 /**
  * Removes this entry's bundles built more than a day ago, but the current
  * one: a process started from an older bundle may still import one of its
- * lazy chunks (a stage thread never does: they hold the model's modules).
+ * lazy chunks (the model's modules, say) later on.
  */
 function prune(cacheDir: string, name: string, keep: string): void {
   const dayAgo = Date.now() - 86_400_000;
