@@ -12,6 +12,9 @@ export const ROOT = resolve(import.meta.dirname, '..');
 /** Bumped when the build's options change, so older bundles are not reused. */
 export const BUILD_VERSION = 3;
 
+/** The CLI's bundle: its entry module and name (bin/neurox.js starts from it; `npm run bundle` builds it). */
+export const CLI_BUNDLE = { source: join(ROOT, 'cli', 'main.ts'), name: 'cli' };
+
 /** Where bundles are kept: `<project>/node_modules/.cache/neurox-stream`. */
 export function defaultCacheDir() {
   return join(ROOT, 'node_modules', '.cache', 'neurox-stream');

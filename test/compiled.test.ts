@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshBundle } from '../bin/bundles.mjs';
+import { CLI_BUNDLE, freshBundle } from '../bin/bundles.mjs';
 import { compiledEntry, defaultCacheDir, withoutTypeScriptLoader, type Compiled } from '../workers/runner/compiled.ts';
 import { compileStageThread, threadEntry } from '../workers/runner/threads.ts';
 import { sandboxEntry } from '../workers/runner/workers.ts';
@@ -112,9 +112,8 @@ describe('bin/neurox.js', () => {
     spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, join(root, 'bin', 'neurox.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
   it('starts the CLI from its bundle without tsx once the bundle is built, and through tsx with NEUROX_BUNDLE=off', async () => {
-    const main = join(root, 'cli', 'main.ts');
-    url(await compiledEntry(main, 'cli')); // what bin/neurox.js builds on its first run
-    expect(freshBundle(defaultCacheDir(), main, 'cli')).not.toBeNull();
+    url(await compiledEntry(CLI_BUNDLE.source, CLI_BUNDLE.name)); // what bin/neurox.js builds on its first run
+    expect(freshBundle(defaultCacheDir(), CLI_BUNDLE.source, CLI_BUNDLE.name)).not.toBeNull();
     const bundled = cli({});
     expect(bundled.stderr).not.toContain('tsx loaded');
     expect(bundled.status).toBe(0);
@@ -126,7 +125,7 @@ describe('bin/neurox.js', () => {
   });
 
   it('runs an analysis with stage threads from the bundles, tsx never loaded', async () => {
-    url(await compiledEntry(join(root, 'cli', 'main.ts'), 'cli'));
+    url(await compiledEntry(CLI_BUNDLE.source, CLI_BUNDLE.name));
     url(await compileStageThread());
     const corpus = join(dir, 'corpus.txt');
     writeFileSync(corpus, Array.from({ length: 24 }, (_, i) => `sentence ${i} has some words and word ${i % 5}`).join('\n'));

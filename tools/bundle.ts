@@ -7,12 +7,12 @@
  * cannot be built.
  */
 import { fileURLToPath } from 'node:url';
+import { CLI_BUNDLE } from '../bin/bundles.mjs';
 import { compiledEntry } from '../workers/runner/compiled.ts';
 import { compileStageThread } from '../workers/runner/threads.ts';
 import { compileSandbox } from '../workers/runner/workers.ts';
 
-const cli = compiledEntry(fileURLToPath(new URL('../cli/main.ts', import.meta.url)), 'cli'); // as bin/neurox.js names it
-for (const compiled of [await cli, await compileStageThread(), await compileSandbox()]) {
+for (const compiled of [await compiledEntry(CLI_BUNDLE.source, CLI_BUNDLE.name), await compileStageThread(), await compileSandbox()]) {
   if ('error' in compiled) {
     process.stderr.write(`neurox bundle: ${compiled.error}\n`);
     process.exitCode = 1;
