@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BUNDLE, freshBundle } from '../bin/bundles.mjs';
 import { compiledEntry, defaultCacheDir, withoutTypeScriptLoader, type Compiled } from '../workers/runner/compiled.ts';
-import { compileStageThread, threadEntry } from '../workers/runner/threads.ts';
+import { STAGE_THREAD_BUNDLE, threadEntry } from '../workers/runner/threads.ts';
 import { sandboxEntry } from '../workers/runner/workers.ts';
 
 let dir: string;
@@ -126,7 +126,7 @@ describe('bin/neurox.js', () => {
 
   it('runs an analysis with stage threads from the bundles, tsx never loaded', async () => {
     url(await compiledEntry(CLI_BUNDLE.source, CLI_BUNDLE.name));
-    url(await compileStageThread());
+    url(await compiledEntry(STAGE_THREAD_BUNDLE.source, STAGE_THREAD_BUNDLE.name));
     const corpus = join(dir, 'corpus.txt');
     writeFileSync(corpus, Array.from({ length: 24 }, (_, i) => `sentence ${i} has some words and word ${i % 5}`).join('\n'));
     const out = join(dir, 'analysis');

@@ -9,10 +9,11 @@
 import { fileURLToPath } from 'node:url';
 import { CLI_BUNDLE } from '../bin/bundles.mjs';
 import { compiledEntry } from '../workers/runner/compiled.ts';
-import { compileStageThread } from '../workers/runner/threads.ts';
-import { compileSandbox } from '../workers/runner/workers.ts';
+import { STAGE_THREAD_BUNDLE } from '../workers/runner/threads.ts';
+import { SANDBOX_BUNDLE } from '../workers/runner/workers.ts';
 
-for (const compiled of [await compiledEntry(CLI_BUNDLE.source, CLI_BUNDLE.name), await compileStageThread(), await compileSandbox()]) {
+for (const { source, name } of [CLI_BUNDLE, STAGE_THREAD_BUNDLE, SANDBOX_BUNDLE]) {
+  const compiled = await compiledEntry(source, name);
   if ('error' in compiled) {
     process.stderr.write(`neurox bundle: ${compiled.error}\n`);
     process.exitCode = 1;

@@ -38,6 +38,12 @@ export interface CompiledOptions {
 
 export type Compiled = { readonly url: URL; readonly built: boolean } | { readonly error: string };
 
+/** A bundle: its entry module (an absolute .ts path) and the name of its files and manifest. */
+export interface Bundle {
+  readonly source: string;
+  readonly name: string;
+}
+
 /** A thread's or child process's module and the Node options it starts with. */
 export interface EntryPoint {
   readonly url: URL;
@@ -62,15 +68,16 @@ export function withoutTypeScriptLoader(execArgv: readonly string[]): string[] {
 }
 
 /**
- * Where a thread or child process starts: the bundle of `source` (a .ts
- * module), run without the TypeScript loader; or `fallback` (a .mjs that
- * registers tsx) with this process's options, when the bundle cannot be
- * built (the reason is logged) or `NEUROX_BUNDLE=off`.
+ * Where a thread or child process starts: `bundle`, run without the
+ * TypeScript loader; or `fallback` (a .mjs that registers tsx) with this
+ * process's options, when the bundle cannot be built (the reason is logged)
+ * or `NEUROX_BUNDLE=off`.
  */
-export async function entryPoint(source: URL, name: string, fallback: URL, log: (message: string) => void = () => {}, options: CompiledOptions = {}): Promise<EntryPoint> {
+export async function entryPoint(bundle: Bundle, fallback: URL, log: (message: string) => void = () => {}): Promise<EntryPoint> {
   const loader: EntryPoint = { url: fallback, execArgv: process.execArgv };
   if (process.env.NEUROX_BUNDLE === 'off') return loader;
-  const compiled = await compiledEntry(fileURLToPath(source), name, options);
+  const { name } = bundle;
+  const compiled = await compiledEntry(bundle.source, name);
   if ('error' in compiled) {
     log(`${name} starts through the TypeScript loader (slower): ${compiled.error}`);
     return loader;

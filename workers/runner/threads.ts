@@ -19,7 +19,7 @@ import { urlScheme } from '../store/index.ts';
 import type { ExtractedShard } from '../stages/extract.ts';
 import type { WorkStage } from '../stages/index.ts';
 import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
-import { compiledEntry, entryPoint, type Compiled, type EntryPoint } from './compiled.ts';
+import { entryPoint, type Bundle, type EntryPoint } from './compiled.ts';
 
 /** Messages between the pool and a thread: a stage job, or the storing half of an extract job (its payload and the model's output). */
 export type ThreadRequest =
@@ -79,17 +79,13 @@ export interface StageThreadsOptions {
   readonly entry?: EntryPoint;
 }
 
-const THREAD_SOURCE = new URL('./threadMain.ts', import.meta.url);
+/** The stage threads' bundle (`npm run bundle` builds it ahead of a first run). */
+export const STAGE_THREAD_BUNDLE: Bundle = { source: fileURLToPath(new URL('./threadMain.ts', import.meta.url)), name: 'stage-thread' };
 const LOADER_ENTRY: EntryPoint = { url: new URL('./thread.mjs', import.meta.url), execArgv: process.execArgv };
-
-/** Builds (or finds up to date) the stage threads' bundle: `npm run bundle` does it ahead of a first run. */
-export function compileStageThread(): Promise<Compiled> {
-  return compiledEntry(fileURLToPath(THREAD_SOURCE), 'stage-thread');
-}
 
 /** The stage threads' entry (compiled.ts `entryPoint`): the bundle of threadMain.ts, or thread.mjs through tsx. */
 export function threadEntry(log: (message: string) => void = () => {}): Promise<EntryPoint> {
-  return entryPoint(THREAD_SOURCE, 'stage-thread', LOADER_ENTRY.url, log);
+  return entryPoint(STAGE_THREAD_BUNDLE, LOADER_ENTRY.url, log);
 }
 
 /** A fixed pool of threads; `run` queues a job and settles with its result. Threads start loading at once. */

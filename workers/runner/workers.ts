@@ -20,7 +20,7 @@ import { isWorkStage, WORK_STAGES, type WorkStage } from '../stages/index.ts';
 import { analysisProcessor } from './orchestrator.ts';
 import { scheduleProcessor } from '../schedule/processor.ts';
 import { SCHEDULE_QUEUE } from '../schedule/schedules.ts';
-import { compiledEntry, entryPoint, type Compiled, type EntryPoint } from './compiled.ts';
+import { entryPoint, type Bundle, type EntryPoint } from './compiled.ts';
 
 export const WORKER_ROLES = ['analysis', 'schedules', ...WORK_STAGES] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
@@ -53,17 +53,13 @@ export function parseRoles(list: string): WorkerRole[] {
   return roles as WorkerRole[];
 }
 
-const SANDBOX_SOURCE = new URL('./processor.ts', import.meta.url);
+/** The sandboxed processor's bundle (`npm run bundle` builds it ahead of a first run). */
+export const SANDBOX_BUNDLE: Bundle = { source: fileURLToPath(new URL('./processor.ts', import.meta.url)), name: 'sandbox' };
 const SANDBOX_LOADER = new URL('./sandbox.mjs', import.meta.url);
 
 /** The sandboxed processor's entry (compiled.ts `entryPoint`): the bundle of processor.ts, or sandbox.mjs through tsx. */
 export function sandboxEntry(log: (message: string) => void = () => {}): Promise<EntryPoint> {
-  return entryPoint(SANDBOX_SOURCE, 'sandbox', SANDBOX_LOADER, log);
-}
-
-/** Builds (or finds up to date) the sandboxed processor's bundle (`npm run bundle`). */
-export function compileSandbox(): Promise<Compiled> {
-  return compiledEntry(fileURLToPath(SANDBOX_SOURCE), 'sandbox');
+  return entryPoint(SANDBOX_BUNDLE, SANDBOX_LOADER, log);
 }
 
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
