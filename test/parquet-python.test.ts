@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { histogramsTable, neuronStatsTable, topSentencesTable, topWordsTable, type TopWordsInput } from '../schemas/parquet.ts';
 import { concatParquetFiles, encodeHistograms, encodeNeuronStats, encodeTopSentences, encodeTopWords, readTable, writeTable } from '../workers/parquet.ts';
 import { LocalStore } from '../workers/store/index.ts';
+import { stressTopSentences } from './helpers/parquetStress.ts';
 import { hasPython, runPython } from './helpers/python.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'neurox-pq-py-'));
@@ -126,6 +127,34 @@ print(json.dumps({"types": types, "n": n, "sum_g": int(s), "sum_count": int(c), 
     expect(r.emoji).toBe(input.token.filter((t) => t === '😀').length);
     const tokyoRows = input.token.flatMap((t, i) => (t === '東京' ? [i] : []));
     expect(r.tokyo).toEqual([Math.min(...tokyoRows.map((i) => input.rank[i] as number)), Math.max(...tokyoRows.map((i) => input.layer[i] as number))]);
+  });
+
+  it('pyarrow and duckdb read every encoder path: RLE runs at every offset, bit-packed and PLAIN integers, INT64 beyond 32 bits, NaN, -0 and infinities', () => {
+    const t = stressTopSentences();
+    const path = join(dir, 'stress.parquet');
+    writeFileSync(path, encodeTopSentences(t));
+    const out = JSON.parse(runPython(`
+import json, math, sys, duckdb, pyarrow.parquet as pq
+f = pq.ParquetFile(sys.argv[1])
+d = f.read().to_pydict()
+st = f.metadata.row_group(0).column(4).statistics
+fl = lambda x: "nan" if math.isnan(x) else ("-0" if x == 0 and math.copysign(1, x) < 0 else repr(x))
+con = duckdb.connect()
+duck = con.execute("SELECT count(*), sum(layer), sum(neuron), sum(global_neuron), sum(rank), min(sentence_index), max(sentence_index), sum(token_index), count(*) FILTER (WHERE isnan(max_activation)) FROM read_parquet(?)", [sys.argv[1]]).fetchone()
+print(json.dumps({"ints": {k: d[k] for k in ("layer", "neuron", "global_neuron", "rank", "sentence_index", "token_index")},
+  "floats": [fl(x) for x in d["max_activation"]], "stats": [st.min, st.max], "duck": [int(x) for x in duck]}))
+`, [path])) as { ints: Record<string, number[]>; floats: string[]; stats: number[]; duck: number[] };
+    expect(out.ints.layer).toEqual([...t.layer]);
+    expect(out.ints.neuron).toEqual([...t.neuron]);
+    expect(out.ints.global_neuron).toEqual([...t.globalNeuron]);
+    expect(out.ints.rank).toEqual([...t.rank]);
+    expect(out.ints.sentence_index).toEqual([...t.sentenceIndex]);
+    expect(out.ints.token_index).toEqual([...t.tokenIndex]);
+    const repr = (x: number): string => (Number.isNaN(x) ? 'nan' : Object.is(x, -0) ? '-0' : x === Infinity ? 'inf' : x === -Infinity ? '-inf' : String(x));
+    expect(out.floats.map((x) => x.replace(/\.0$/, ''))).toEqual([...t.maxActivation].map(repr).map((x) => x.replace(/\.0$/, '')));
+    expect(out.stats).toEqual([Math.min(...t.sentenceIndex), Math.max(...t.sentenceIndex)]);
+    const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((x, y) => x + y, 0);
+    expect(out.duck).toEqual([t.layer.length, sum(t.layer), sum(t.neuron), sum(t.globalNeuron), sum(t.rank), Math.min(...t.sentenceIndex), Math.max(...t.sentenceIndex), sum(t.tokenIndex), [...t.maxActivation].filter(Number.isNaN).length]);
   });
 
   it('reads neuron_stats that pyarrow wrote with ZSTD, GZIP and dictionary encoding', async () => {

@@ -72,7 +72,7 @@ describe('Parquet tables', () => {
       expect(fileTypes(bytes), spec.table).toEqual(expected);
       const meta = parquetMetadata(toArrayBuffer(bytes));
       expect(meta.key_value_metadata).toEqual(expect.arrayContaining([{ key: 'neurox.table', value: spec.table }, { key: 'neurox.table_version', value: '1' }]));
-      expect(meta.row_groups[0]?.columns[0]?.meta_data?.codec).toBe('SNAPPY');
+      expect(meta.row_groups[0]?.columns[0]?.meta_data?.codec).toBe('UNCOMPRESSED');
     }
     const s = await readTable(neuronStatsTable, cases[0]!.bytes);
     expect(s.layer).toEqual(new Int32Array([0, 0, 12]));

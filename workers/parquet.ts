@@ -1,8 +1,9 @@
 /**
- * Parquet files of the tables in schemas/parquet.ts: written with
- * hyparquet-writer (SNAPPY; its ZSTD needs Node >= 22.15), read with
- * hyparquet (+ hyparquet-compressors, so files that other tools wrote with
- * ZSTD, GZIP, BROTLI or LZ4 read too).
+ * Parquet files of the tables in schemas/parquet.ts: row groups encoded
+ * from typed arrays by parquetEncode.ts (dictionary and PLAIN pages,
+ * uncompressed; page headers and footers by hyparquet-writer's thrift
+ * writers), read with hyparquet (+ hyparquet-compressors, so files that
+ * other tools wrote with ZSTD, GZIP, BROTLI or LZ4 read too).
  *
  * Writing is column-oriented: whole tables with `encodeTable`, or batch by
  * batch with `ParquetTableWriter`, which encodes a row group at a time and
@@ -10,7 +11,7 @@
  */
 import { parquetMetadata, parquetMetadataAsync, parquetSchema, parquetScan, type AsyncBuffer, type ColumnChunk, type DecodedArray, type FileMetaData, type RowGroup, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { InputError, NotFoundError } from '../pipelines/errors.ts';
 import type { ObjectStore } from '../pipelines/ports.ts';
@@ -19,11 +20,12 @@ import {
   type HistogramsInput, type NeuronStatsInput, type ParquetColumnSpec, type ParquetColumnType, type ParquetTableSpec,
   type TableColumns, type TableInput, type TableRow, type TopSentencesInput, type TopWordsInput,
 } from '../schemas/parquet.ts';
+import { writeRowGroup } from './parquetEncode.ts';
 import { openUpload, type ObjectUpload } from './store/upload.ts';
 
 export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 export const DEFAULT_ROW_GROUP_SIZE = 100_000;
-const CREATED_BY = 'neurox-stream (hyparquet-writer 0.17.0)';
+const CREATED_BY = 'neurox-stream (parquetEncode.ts, hyparquet-writer 0.17.0 thrift)';
 
 export interface ParquetWriteOptions {
   /** Rows per row group (default 100,000); the streaming writer fills each group before writing it. */
@@ -32,8 +34,8 @@ export interface ParquetWriteOptions {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** Converted column arrays, keyed by Parquet column name. */
-type Encoded = Int32Array | BigInt64Array | Float64Array | string[];
+/** Converted column arrays, keyed by Parquet column name (INT64: safe integers in a Float64Array). */
+type Encoded = Int32Array | Float64Array | string[];
 
 // ---------------------------------------------------------------- schema
 
@@ -86,12 +88,12 @@ function encodeColumn(spec: ParquetTableSpec, c: ParquetColumnSpec, v: unknown):
       return out;
     }
     case 'INT64': {
-      if (v instanceof BigInt64Array) return v;
-      const out = new BigInt64Array(v.length);
+      const out = new Float64Array(v.length);
       for (let i = 0; i < v.length; i++) {
         const x = v[i];
-        if (typeof x !== 'number' || !Number.isSafeInteger(x)) throw bad(spec, c, i, x, 'a safe integer (INT64 columns take integers up to 2^53)');
-        out[i] = BigInt(x);
+        const n = typeof x === 'bigint' ? Number(x) : x;
+        if (typeof n !== 'number' || !Number.isSafeInteger(n) || (typeof x === 'bigint' && BigInt(n) !== x)) throw bad(spec, c, i, x, 'a safe integer (INT64 columns take integers up to 2^53)');
+        out[i] = n;
       }
       return out;
     }
@@ -136,19 +138,37 @@ function encodeColumns<S extends ParquetTableSpec>(spec: S, input: TableInput<S>
   return { columns, rows: Math.max(rows, 0) };
 }
 
-function columnData(spec: ParquetTableSpec, columns: Map<string, Encoded>): Array<{ name: string; data: DecodedArray }> {
-  return spec.columns.map((c) => ({ name: c.name, data: columns.get(c.name) as DecodedArray }));
+/** Writes rows [start, end) of the columns as one row group. */
+function writeGroup(writer: ByteWriter, spec: ParquetTableSpec, columns: Map<string, Encoded>, start: number, end: number): RowGroup {
+  const whole = start === 0 && end === (columns.get(spec.columns[0]?.name ?? '')?.length ?? 0);
+  return writeRowGroup(
+    writer,
+    spec.columns.map((c) => {
+      const col = columns.get(c.name) as Encoded;
+      return { name: c.name, type: c.type, values: whole ? col : sliceEncoded(col, start, end) };
+    }),
+    end - start,
+  );
+}
+
+function writeFooter(writer: ByteWriter, spec: ParquetTableSpec, rowGroups: RowGroup[], options?: ParquetWriteOptions): void {
+  let rows = 0n;
+  for (const rg of rowGroups) rows += rg.num_rows;
+  writeMetadata(writer, { version: 2, schema: parquetSchemaOf(spec), num_rows: rows, row_groups: rowGroups, key_value_metadata: keyValues(spec, options), created_by: CREATED_BY, metadata_length: 0 });
+  writer.appendUint32(0x31524150); // PAR1
 }
 
 // ---------------------------------------------------------------- whole tables
 
 /** One table, whole, as the bytes of a Parquet file. */
 export function encodeTable<S extends ParquetTableSpec>(spec: S, input: TableInput<S>, options?: ParquetWriteOptions): Uint8Array {
-  const { columns } = encodeColumns(spec, input);
-  const writer = new ByteWriter();
-  const pq = new ParquetWriter({ writer, schema: parquetSchemaOf(spec), codec: 'SNAPPY', kvMetadata: keyValues(spec, options), createdBy: CREATED_BY });
-  void pq.write({ columnData: columnData(spec, columns), rowGroupSize: rowGroupSizeOf(options) });
-  void pq.finish();
+  const { columns, rows } = encodeColumns(spec, input);
+  const size = rowGroupSizeOf(options);
+  const writer = new ByteWriter(4096 + rows * spec.columns.length * 8);
+  writer.appendUint32(0x31524150); // PAR1
+  const groups: RowGroup[] = [];
+  for (let start = 0; start < rows; start += size) groups.push(writeGroup(writer, spec, columns, start, Math.min(rows, start + size)));
+  writeFooter(writer, spec, groups, options);
   return writer.getBytes();
 }
 
@@ -163,7 +183,7 @@ function concatEncoded(parts: readonly Encoded[], type: ParquetColumnType): Enco
   if (parts.length === 1) return parts[0] as Encoded;
   if (type === 'STRING') return ([] as string[]).concat(...(parts as string[][]));
   const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = type === 'INT32' ? new Int32Array(total) : type === 'INT64' ? new BigInt64Array(total) : new Float64Array(total);
+  const out = type === 'INT32' ? new Int32Array(total) : new Float64Array(total);
   let at = 0;
   for (const p of parts) {
     (out as Int32Array).set(p as Int32Array, at);
@@ -184,16 +204,16 @@ function sliceEncoded(col: Encoded, start: number, end?: number): Encoded {
  */
 export class ParquetTableWriter<S extends ParquetTableSpec> {
   private readonly bytesOut = new ByteWriter();
-  private readonly pq: ParquetWriter;
   private readonly upload: ObjectUpload;
   private readonly rowGroupSize: number;
+  private readonly rowGroups: RowGroup[] = [];
   private pending: Array<Map<string, Encoded>> = [];
   private pendingRows = 0;
   private written = 0;
 
-  constructor(readonly spec: S, store: ObjectStore, readonly key: string, options?: ParquetWriteOptions) {
+  constructor(readonly spec: S, store: ObjectStore, readonly key: string, private readonly options?: ParquetWriteOptions) {
     this.rowGroupSize = rowGroupSizeOf(options);
-    this.pq = new ParquetWriter({ writer: this.bytesOut, schema: parquetSchemaOf(spec), codec: 'SNAPPY', kvMetadata: keyValues(spec, options), createdBy: CREATED_BY });
+    this.bytesOut.appendUint32(0x31524150); // PAR1
     this.upload = openUpload(store, key, { contentType: PARQUET_CONTENT_TYPE });
   }
 
@@ -225,7 +245,9 @@ export class ParquetTableWriter<S extends ParquetTableSpec> {
     this.pending = tail.size > 0 ? [tail] : [];
     this.pendingRows -= full;
     this.written += full;
-    void this.pq.write({ columnData: columnData(this.spec, head), rowGroupSize: this.rowGroupSize });
+    for (let start = 0; start < full; start += this.rowGroupSize) {
+      this.rowGroups.push(writeGroup(this.bytesOut, this.spec, head, start, Math.min(full, start + this.rowGroupSize)));
+    }
     await this.drain();
   }
 
@@ -240,7 +262,7 @@ export class ParquetTableWriter<S extends ParquetTableSpec> {
   async close(): Promise<{ rows: number; bytes: number }> {
     try {
       await this.flush(true);
-      void this.pq.finish();
+      writeFooter(this.bytesOut, this.spec, this.rowGroups, this.options);
       await this.drain();
       await this.upload.close();
     } catch (err) {
@@ -278,10 +300,10 @@ export async function writeTable<S extends ParquetTableSpec>(
  * from `store` in order) to `key` as one file: their row groups' bytes are
  * copied as they are and one footer lists them all, offsets moved. The
  * concatenation of row groups costs a copy instead of a decode and re-encode
- * (0.2-0.3 s of every pipeline run on the MiniLM bench: hyparquet-writer
- * encodes about 1 us a row). Page indexes of the parts are dropped (they
- * live outside the row groups; this module's parts have one page per column
- * chunk, where hyparquet-writer writes none). Resolves with the rows and
+ * (0.2-0.3 s of every pipeline run on the MiniLM bench when hyparquet-writer
+ * encoded the parts, about 1 us a row). Page indexes of the parts are
+ * dropped (they live outside the row groups; this module writes none: one
+ * page per column chunk). Resolves with the rows and
  * bytes written; leaves no file when a part is unreadable or of another
  * table.
  */
@@ -324,8 +346,7 @@ export async function concatParquetFiles<S extends ParquetTableSpec>(
       await upload.write(bytes.subarray(4, end));
     }
     const footer = new ByteWriter();
-    writeMetadata(footer, { version: 2, schema: parquetSchemaOf(spec), num_rows: rows, row_groups: rowGroups, key_value_metadata: keyValues(spec, options), created_by: CREATED_BY, metadata_length: 0 });
-    footer.appendUint32(0x31524150); // PAR1
+    writeFooter(footer, spec, rowGroups, options);
     await upload.write(footer.getBytes());
     await upload.close();
   } catch (err) {
