@@ -14,7 +14,10 @@
  * run's wall time minus that: what planning, shard encoding, moments, type
  * scores, reducers, Parquet and storage add (the design target is at most
  * 15% of `extractSeconds`), whether that work runs between model batches or
- * beside them.
+ * beside them. `extractedInRunSeconds` is the run's start to its last
+ * shard stored (model, extraction, and what storing adds to it) and
+ * `tailSeconds` the rest of the run (reduce-moments, pass 2, render, index,
+ * tables): the two parts of the cost that move separately.
  * distributed: a private redis-server and moto_server (S3) on free ports,
  * `--workers` worker processes (`neurox worker --concurrency 1`), a run
  * submitted like `neurox submit` (`--store file`: a shared local folder
@@ -195,6 +198,7 @@ async function embedded(): Promise<Record<string, unknown>> {
   const out = join(work, 'out');
   let modelReady: { seconds: number; cpu: Cpu } | undefined;
   const t0 = performance.now();
+  let extractedAt = t0;
   mark('run', 'start');
   const result = await runEmbedded(request(out), {
     ...(args.jobs !== undefined ? { jobs: Number(args.jobs) } : {}),
@@ -210,6 +214,7 @@ async function embedded(): Promise<Record<string, unknown>> {
     onJob: (s, phase) => {
       mark(s, phase);
       sample();
+      if (s === 'extract' && phase === 'end') extractedAt = performance.now();
       // a stage's time is its wall time: from its first job's start while
       // none ran to its last job's end (pass-2 jobs run several at once)
       if (phase === 'start') {
@@ -254,6 +259,9 @@ async function embedded(): Promise<Record<string, unknown>> {
     modelReadyInRun: modelReady && { seconds: +modelReady.seconds.toFixed(2), cpu: modelReady.cpu },
     afterExtractionSeconds: +(total - aloneSeconds).toFixed(2),
     afterExtractionShare: +((total - aloneSeconds) / aloneSeconds).toFixed(3),
+    // the run's start to its last shard stored, against extraction alone, and what follows it
+    extractedInRunSeconds: +((extractedAt - t0) / 1000).toFixed(2),
+    tailSeconds: +(total - (extractedAt - t0) / 1000).toFixed(2),
     stageSeconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(2)])),
     minorPageFaults: { extractionAlone: alone.minorPageFaults, run: runFaults, ...faults },
     // kernel time includes first touches of memory and of the page cache the writes fill

@@ -182,17 +182,27 @@ interface RankKernels {
   scan(k: number, minThreshold: number): void;
 }
 
-function rankKernels(ts: TypeScores, k: number): RankKernels | null {
-  const B = ts.nNeurons;
-  const n = ts.tokens.length;
-  // Scratch layout (bytes): max, bar, screen, near f64 [B]; heapS f64 [B x k];
-  // count f64 [n]; size i32 [B]; heapT i32 [B x k]; the table f64 [n x B].
+// Scratch layout (bytes) of the ranking kernels: max, bar, screen, near f64 [B];
+// heapS f64 [B x k]; count f64 [n]; size i32 [B]; heapT i32 [B x k]; the table f64 [n x B].
+function rankLayout(n: number, B: number, k: number): { heapSOff: number; countOff: number; sizeOff: number; heapTOff: number; tableOff: number; bytes: number } {
   const heapSOff = 32 * B;
   const countOff = heapSOff + 8 * B * k;
   const sizeOff = countOff + 8 * n;
   const heapTOff = sizeOff + 4 * B;
   const tableOff = Math.ceil((heapTOff + 4 * B * k) / 16) * 16;
-  const sc = scratchBeside(tableOff + 8 * n * B, [ts.sumAbs, ts.sumX, ts.count]);
+  return { heapSOff, countOff, sizeOff, heapTOff, tableOff, bytes: tableOff + 8 * n * B };
+}
+
+/** Bytes of shared scratch memory that ranking `nTypes` types of a `B`-neuron block, top `k`, takes (for prefaulting it). */
+export function rankScratchBytes(nTypes: number, B: number, k: number): number {
+  return rankLayout(nTypes, B, k).bytes;
+}
+
+function rankKernels(ts: TypeScores, k: number): RankKernels | null {
+  const B = ts.nNeurons;
+  const n = ts.tokens.length;
+  const { heapSOff, countOff, sizeOff, heapTOff, tableOff, bytes } = rankLayout(n, B, k);
+  const sc = scratchBeside(bytes, [ts.sumAbs, ts.sumX, ts.count]);
   if (sc === null) return null;
   const { f64, i32, kernels } = sc;
   f64.set(ts.sumAbs.subarray(0, n * B), tableOff / 8);

@@ -18,8 +18,10 @@ import { InputError } from '../../pipelines/errors.ts';
 import { Histograms } from '../../pipelines/histogram.ts';
 import { runKeys } from '../../pipelines/keys.ts';
 import { renderKeys } from '../../pipelines/renderKeys.ts';
-import { decodeGroup, decodeTokens, groupNeurons, groupRange, readShardHeader, tokensRange } from '../../pipelines/shard.ts';
-import { rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
+import { decodeGroup, decodeTokens, groupNeurons, groupRange, readShardHeader, tokensRange, type ShardHeader, type ShardTokens } from '../../pipelines/shard.ts';
+import type { ObjectInfo, ObjectStore } from '../../pipelines/ports.ts';
+import { rankScratchBytes, rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
+import { prefaultScratch } from '../../pipelines/wasmKernels.ts';
 import { TypeScoresBuilder } from '../../pipelines/typeScores.ts';
 import { TypeScoresReducer } from '../../pipelines/typeScoresReduce.ts';
 import type { TypeScoresJob, TypeScoresResult } from '../../schemas/jobs.ts';
@@ -38,6 +40,56 @@ let spareBuffers: ReusableMemory[] | null = null;
 /** Shards being read while one is summed. */
 const READS_IN_FLIGHT = 2;
 
+/**
+ * Shards' headers and token sections, kept across this process's pass-2
+ * jobs: every block reads the same shards, and reading them again per block
+ * (a stat and four ranged reads, the tokens' CRCs and strings) was about a
+ * tenth of a block on the MiniLM bench. An entry stands for one version of
+ * an object: its URL, size and ETag or modification time (a store that
+ * reports neither is not cached). Token sections are kept up to
+ * `CACHED_TOKENS` tokens in all (4 bytes each and the types' strings), for
+ * one run at a time.
+ */
+const shardCache = new Map<string, { header: ShardHeader; tokens: ShardTokens | null }>();
+const CACHED_TOKENS = 4_000_000;
+const MAX_CACHED_SHARDS = 100_000;
+let cachedTokens = 0;
+/** The run the cache holds shards of: a job of another run empties it (a worker's memory stays one run's). */
+let cachedRun = '';
+
+function useShardCacheFor(runId: string): void {
+  if (runId === cachedRun) return;
+  shardCache.clear();
+  cachedTokens = 0;
+  cachedRun = runId;
+}
+
+function versionOf(store: ObjectStore, info: ObjectInfo): string | null {
+  const stamp = info.etag ?? info.lastModified?.getTime();
+  return stamp === undefined ? null : `${store.location}${info.key}|${info.size}|${stamp}`;
+}
+
+/** A shard's header and tokens, from this process's cache or the store. */
+async function shardParts(store: ObjectStore, key: string, index: number): Promise<{ what: string; header: ShardHeader; tokens: ShardTokens }> {
+  const what = `${store.location}${key}`;
+  const info = await store.head(key);
+  if (!info) throw new InputError(`${what}: activation shard ${index} is missing`);
+  const version = versionOf(store, info);
+  let entry = version === null ? undefined : shardCache.get(version);
+  if (!entry) {
+    entry = { header: await readShardHeader((a, b) => store.getRange(key, a, b), what, info.size), tokens: null };
+    if (version !== null && shardCache.size < MAX_CACHED_SHARDS) shardCache.set(version, entry);
+  }
+  if (entry.tokens) return { what, header: entry.header, tokens: entry.tokens };
+  const [ta, tb] = tokensRange(entry.header);
+  const tokens = decodeTokens(entry.header, await store.getRange(key, ta, tb), what);
+  if (version !== null && cachedTokens + entry.header.nTokens <= CACHED_TOKENS) {
+    entry.tokens = tokens;
+    cachedTokens += entry.header.nTokens;
+  }
+  return { what, header: entry.header, tokens };
+}
+
 /** The means a block's pass-2 job subtracts: raw little-endian float64. */
 export function decodeMu(bytes: Uint8Array, expected: number, what: string): Float64Array {
   if (bytes.length !== expected * 8) throw new InputError(`${what}: ${bytes.length} bytes, expected ${expected * 8} (${expected} float64 means)`);
@@ -52,18 +104,12 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   if (!block || block.start !== job.block.start || block.end !== job.block.end) {
     throw new InputError(`type-scores: block ${JSON.stringify(job.block)} is not block ${job.block.index} of run ${plan.runId}`);
   }
+  useShardCacheFor(plan.runId);
   const keys = runKeys(plan.runId);
   const muKey = keys.mu(block.index);
   const mu = decodeMu(await store.get(muKey), block.end - block.start, `${store.location}${muKey}`);
   const boundsKey = renderKeys(plan.runId).bounds(block.index);
   const histograms = Histograms.decode(await store.get(boundsKey), `${store.location}${boundsKey}`);
-  const shardHeader = async (s: (typeof plan.shards)[number]) => {
-    const key = s.cache.activations;
-    const what = `${store.location}${key}`;
-    const info = await store.head(key);
-    if (!info) throw new InputError(`${what}: activation shard ${s.index} is missing`);
-    return { key, what, header: await readShardHeader((a, b) => store.getRange(key, a, b), what, info.size) };
-  };
   // A fresh reducer is sized for the corpus' types up front: grown by copies
   // from empty, its buffers were touched about three times their final size
   // (0.7 s of the first block's 1.4 s on the MiniLM bench). Reading every
@@ -74,11 +120,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
     await mapInOrder(
       plan.shards,
       2,
-      async (s) => {
-        const { key, what, header } = await shardHeader(s);
-        const [ta, tb] = tokensRange(header);
-        return decodeTokens(header, await store.getRange(key, ta, tb), what);
-      },
+      async (s) => (await shardParts(store, s.cache.activations, s.index)).tokens,
       (tokens) => {
         for (const t of tokens.types) types.add(t);
       },
@@ -98,15 +140,15 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
     plan.shards,
     width,
     async (s, i) => {
-      const { key, what, header } = await shardHeader(s);
+      const key = s.cache.activations;
+      const { what, header, tokens } = await shardParts(store, key, s.index);
       const g = groupNeurons(header.nNeurons, header.groupWidth, block.index);
       if (g.start !== block.start || g.end !== block.end) {
         throw new InputError(`${what}: group ${block.index} holds neurons [${g.start}, ${g.end}), block ${block.index} is [${block.start}, ${block.end})`);
       }
-      const [ta, tb] = tokensRange(header);
       const [ga, gb] = groupRange(header, block.index);
-      const [tokenBytes, groupBytes] = await Promise.all([store.getRange(key, ta, tb), store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga))]);
-      return { tokens: decodeTokens(header, tokenBytes, what), values: decodeGroup(header, block.index, groupBytes, what) };
+      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga));
+      return { tokens, values: decodeGroup(header, block.index, groupBytes, what) };
     },
     ({ tokens, values }, s) => {
       histograms.add(values);
@@ -182,9 +224,10 @@ let warmed = false;
  * its buffers). Runs the block code (builder, reducer, ranking, histograms,
  * Parquet encoding) once over a synthetic shard of the run's shape, writes
  * nothing, and keeps the reducer and read buffers for the first job, sized
- * for `types` when given and their memory touched (about 0.2 s on the
- * MiniLM bench). Results never depend on it: a job starts from a
- * reset reducer either way.
+ * for `types` when given and their memory touched, the shared scratch the
+ * ranking copies the table into as well (about 0.2-0.3 s on the MiniLM
+ * bench). Results never depend on it: a job starts from a reset reducer
+ * either way.
  */
 export function warmTypeScores(w: TypeScoresWarmUp): void {
   const B = w.blockNeurons;
@@ -231,5 +274,6 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
   if (spare === null && w.types !== null) {
     spare = new TypeScoresReducer({ expectedTypes: w.types });
     spare.prepare(B, n);
+    prefaultScratch(rankScratchBytes(w.types, B, w.topK));
   }
 }
