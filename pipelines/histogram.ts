@@ -26,7 +26,7 @@
 import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { layerOf } from './topSentences.ts';
-import { scratch } from './wasmKernels.ts';
+import { scratch, type Scratch } from './wasmKernels.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
 
@@ -128,6 +128,56 @@ export class Histograms {
     return lo + (b * (hi - lo)) / n;
   }
 
+  /** Bytes of kernel memory `addAt` takes for the kernel's per-neuron terms and counts. */
+  get stateBytes(): number {
+    return this.layout(0).end;
+  }
+
+  // addAt's layout from byte `at`: nBins i32 [B] (padded to 8 bytes); min,
+  // scale, eps, top, cb f64 [B]; edges f64 [B x (bins + 1)]; nan i32 [B]
+  // (padded); counts i32 [B x bins].
+  private layout(at: number) {
+    const B = this.nNeurons;
+    const n8 = Math.ceil(B / 2) * 8;
+    const minOff = at + n8;
+    const scaleOff = minOff + 8 * B;
+    const epsOff = scaleOff + 8 * B;
+    const topOff = epsOff + 8 * B;
+    const cbOff = topOff + 8 * B;
+    const edgesOff = cbOff + 8 * B;
+    const nanOff = edgesOff + 8 * this.edges.length;
+    const countsOff = nanOff + n8;
+    return { minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff, end: countsOff + 4 * this.counts.length };
+  }
+
+  /**
+   * `add` for `rows` rows of this block's neurons that already sit in kernel
+   * memory: `[rows x nNeurons]` float32 at byte `dataOff` of `sc`, the
+   * kernel's terms written at byte `at` (8-aligned; `stateBytes` long, clear
+   * of the rows). The kernel counts in i32 (one increment per value; fewer
+   * than 2^31 values per call), added into the float64 counts after.
+   */
+  addAt(sc: Scratch, dataOff: number, rows: number, at: number): void {
+    const B = this.nNeurons;
+    const { counts, nan, nBinsOf, scale, min, bins, edges } = this;
+    const { minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff } = this.layout(at);
+    const { f64, i32, kernels } = sc;
+    i32.set(nBinsOf, at / 4);
+    // the kernel's own per-neuron terms (histogramAdd in topWordsKernels.wat)
+    for (let j = 0; j < B; j++) {
+      f64[epsOff / 8 + j] = nBinsOf[j]! > 1 ? 2 ** -13 : 0;
+      f64[topOff / 8 + j] = nBinsOf[j]! - 1;
+      f64[cbOff / 8 + j] = 2 ** 52 + countsOff + 4 * j * bins;
+    }
+    f64.set(min, minOff / 8);
+    f64.set(scale, scaleOff / 8);
+    f64.set(edges, edgesOff / 8);
+    i32.fill(0, nanOff / 4, countsOff / 4 + counts.length);
+    kernels.histogramAdd(dataOff, rows, B, bins, at, minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff);
+    for (let j = 0; j < B; j++) nan[j]! += i32[nanOff / 4 + j]!;
+    for (let p = 0; p < counts.length; p++) counts[p]! += i32[countsOff / 4 + p]!;
+  }
+
   /**
    * Adds the values of `m`, `[nTokens x nNeurons]` for this block's neurons
    * (column j = global neuron `firstNeuron + j`), from one sentence or a whole
@@ -140,38 +190,12 @@ export class Histograms {
     const { data, rows, cols } = m;
     const { counts, nan, nBinsOf, scale, min, bins, edges } = this;
     // Every value of the block passes here once per run (pass 2): the SIMD
-    // module's kernel, else the JS loop (same counts). The kernel counts in
-    // i32 (one increment per value; fewer than 2^31 values per call), added
-    // into the float64 counts after.
-    const B = cols;
-    const n8 = Math.ceil(B / 2) * 8; // nBins i32 [B], padded to 8 bytes
-    const minOff = n8;
-    const scaleOff = minOff + 8 * B;
-    const epsOff = scaleOff + 8 * B;
-    const topOff = epsOff + 8 * B;
-    const cbOff = topOff + 8 * B;
-    const edgesOff = cbOff + 8 * B;
-    const nanOff = edgesOff + 8 * edges.length;
-    const countsOff = nanOff + n8;
-    const dataOff = Math.ceil((countsOff + 4 * counts.length) / 16) * 16;
+    // module's kernel, else the JS loop (same counts).
+    const dataOff = Math.ceil(this.stateBytes / 16) * 16;
     const sc = scratch(dataOff + 4 * data.length);
     if (sc !== null) {
-      const { f32, f64, i32, kernels } = sc;
-      i32.set(nBinsOf, 0);
-      // the kernel's own per-neuron terms (histogramAdd in topWordsKernels.wat)
-      for (let j = 0; j < B; j++) {
-        f64[epsOff / 8 + j] = nBinsOf[j]! > 1 ? 2 ** -13 : 0;
-        f64[topOff / 8 + j] = nBinsOf[j]! - 1;
-        f64[cbOff / 8 + j] = 2 ** 52 + countsOff + 4 * j * bins;
-      }
-      f64.set(min, minOff / 8);
-      f64.set(scale, scaleOff / 8);
-      f64.set(edges, edgesOff / 8);
-      i32.fill(0, nanOff / 4, countsOff / 4 + counts.length);
-      f32.set(data, dataOff / 4);
-      kernels.histogramAdd(dataOff, rows, B, bins, 0, minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff);
-      for (let j = 0; j < B; j++) nan[j]! += i32[nanOff / 4 + j]!;
-      for (let p = 0; p < counts.length; p++) counts[p]! += i32[countsOff / 4 + p]!;
+      sc.f32.set(data, dataOff / 4);
+      this.addAt(sc, dataOff, rows, 0);
       return;
     }
     // Neuron by neuron over tiles of rows (the tile stays in cache): the neuron's

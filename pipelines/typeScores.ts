@@ -21,7 +21,7 @@ import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { blockColumn, throwFirstNonFinite, type BlockOptions } from './moments.ts';
 import { Vocab } from './vocab.ts';
-import { scratch } from './wasmKernels.ts';
+import { scratch, type Scratch } from './wasmKernels.ts';
 
 export interface TypeScores {
   readonly firstNeuron: number;
@@ -239,8 +239,11 @@ export class TypeScoresBuilder {
    * Adds this shard's sums for the current block straight into `reducer`:
    * the same bytes as `reducer.add(builder.finish())`, without the shard's
    * types x neurons table. For in-process runs that reduce as they go.
+   * Returns whether `visitor` was shown the rows (where the sink copied the
+   * block whole into its kernel memory); else the caller visits them itself.
    */
-  finishInto(reducer: TypeScoresSink): void {
+  finishInto(reducer: TypeScoresSink, visitor?: RowsVisitor): boolean {
+    let visited = false;
     const { shard, firstNeuron, mu } = this;
     if (!this.grouped) this.group();
     reducer.beginShard({ firstNeuron, nNeurons: mu.length, mu, shards: Int32Array.of(shard) });
@@ -257,9 +260,17 @@ export class TypeScoresBuilder {
       copyRows: (k0, k1, f32, at) => this.copyRows(k0, k1, f32, at),
       copyBlock: (f32, at) => this.copyBlock(f32, at),
       throwNonFinite: () => this.throwNonFinite(),
+      visitor: visitor && {
+        bytes: visitor.bytes,
+        visit: (sc, dataOff, rows, at) => {
+          visited = true;
+          visitor.visit(sc, dataOff, rows, at);
+        },
+      },
     };
-    if (reducer.addGrouped?.(grouped)) return;
+    if (reducer.addGrouped?.(grouped)) return visited;
     this.sumTypes((t, abs, x) => reducer.addType(tokens[t]!, shard, firstOffset[t]!, count[t]!, abs, x, 0));
+    return false;
   }
 
   // Rows order[k0..k1) of the block, one after another from f32[at].
@@ -456,4 +467,17 @@ export interface GroupedShard {
   copyBlock(f32: Float32Array, at: number): void;
   /** Throws InputError naming the first NaN or infinite activation of the block. */
   throwNonFinite(): never;
+  /** Shown the block's rows where the sink copied them whole into kernel memory (`finishInto`'s `visitor`). */
+  readonly visitor?: RowsVisitor;
+}
+
+/**
+ * Work on a shard's block rows while a sink holds them in its WebAssembly
+ * memory (`[rows x nNeurons]` float32 at byte `dataOff` of `sc`, in row
+ * order), so it needs no copy of its own: `bytes` of scratch for it at
+ * byte `at` (16-aligned, past the rows). Pass 2 counts its histograms so.
+ */
+export interface RowsVisitor {
+  readonly bytes: number;
+  visit(sc: Scratch, dataOff: number, rows: number, at: number): void;
 }

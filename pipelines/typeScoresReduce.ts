@@ -213,7 +213,9 @@ export class TypeScoresReducer implements TypeScoresSink {
     const muOff = Math.ceil((segOff + 4 * (inPlace ? 2 * nTypes + 1 + g.rows : 3 * batch)) / 16) * 16;
     const outOff = muOff + 8 * B;
     const dataOff = outOff + 16 * B;
-    const sc = this.mem.ensure(dataOff + 4 * (inPlace ? g.rows : batch) * B);
+    // in place, the visitor's scratch after the rows
+    const visitOff = Math.ceil((dataOff + 4 * g.rows * B) / 16) * 16;
+    const sc = this.mem.ensure(inPlace ? visitOff + (g.visitor?.bytes ?? 0) : dataOff + 4 * batch * B);
     if (sc === null) return false;
     this.views(sc);
     const { i32, f64, f32, kernels } = sc;
@@ -235,6 +237,7 @@ export class TypeScoresReducer implements TypeScoresSink {
       i32.set(g.order.subarray(0, g.rows), orderOff / 4);
       g.copyBlock(f32, dataOff / 4);
       if (kernels.typeSumsInPlace(dataOff, B, orderOff, startOff, nTypes, segOff, muOff, outOff, 0, this.region) >= 0) g.throwNonFinite();
+      g.visitor?.visit(sc, dataOff, g.rows, visitOff);
       return true;
     }
     let t = 0;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Histograms } from '../pipelines/histogram.ts';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
+import { TypeScoresBuilder } from '../pipelines/typeScores.ts';
+import { TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -146,5 +148,53 @@ describe('per-neuron histograms', () => {
     const bad = bytes.slice();
     bad[4] = 2;
     expect(() => Histograms.decode(bad)).toThrow('version 2 is not supported');
+  });
+});
+
+describe('histograms counted on pass 2\'s copy of the rows', () => {
+  it('count what `add` counts, from the reducer\'s WebAssembly copy, and leave the type sums as they were', () => {
+    const r = rng(11);
+    const B = 24;
+    const shards = [shard(r, 300, B), shard(r, 170, B), shard(r, 45, B)];
+    const min = new Float64Array(B).fill(Infinity);
+    const max = new Float64Array(B).fill(-Infinity);
+    for (const m of shards) for (let i = 0; i < m.data.length; i++) {
+      const j = i % B;
+      min[j] = Math.min(min[j]!, m.data[i]!);
+      max[j] = Math.max(max[j]!, m.data[i]!);
+    }
+    const mu = new Float64Array(B).fill(0.25);
+    const direct = new Histograms({ firstNeuron: 0, min, max });
+    const visited = new Histograms({ firstNeuron: 0, min, max });
+    const plain = new TypeScoresReducer();
+    const withVisitor = new TypeScoresReducer();
+    const types = Array.from({ length: 40 }, (_, t) => `w${t}`);
+    shards.forEach((m, s) => {
+      const ids = Int32Array.from({ length: m.rows }, () => Math.floor(r() * r() * types.length));
+      direct.add(m);
+      const a = new TypeScoresBuilder({ shard: s, firstNeuron: 0, mu });
+      a.addIds(types, ids, m);
+      expect(a.finishInto(plain)).toBe(false);
+      const b = new TypeScoresBuilder({ shard: s, firstNeuron: 0, mu });
+      b.addIds(types, ids, m);
+      expect(b.finishInto(withVisitor, { bytes: visited.stateBytes, visit: (sc, dataOff, rows, at) => visited.addAt(sc, dataOff, rows, at) }), `shard ${s}`).toBe(true);
+    });
+    expect(visited.counts).toEqual(direct.counts);
+    expect([...visited.counts].reduce((x, y) => x + y, 0)).toBe(515 * B);
+    const p = plain.finish();
+    const v = withVisitor.finish();
+    expect(v.sumAbs).toEqual(p.sumAbs);
+    expect(v.sumX).toEqual(p.sumX);
+  });
+
+  it('are not shown the rows when the reducer sums them in batches (too big to copy whole): the caller counts them itself', () => {
+    const r = rng(5);
+    const m = shard(r, 64, 8);
+    const h = new Histograms({ firstNeuron: 0, min: new Float64Array(8).fill(-8), max: new Float64Array(8).fill(8) });
+    const b = new TypeScoresBuilder({ shard: 0, firstNeuron: 0, mu: new Float64Array(8) });
+    b.addIds(['a', 'b'], Int32Array.from({ length: 64 }, (_, i) => i % 2), m);
+    let calls = 0;
+    expect(b.finishInto(new TypeScoresReducer({ inPlaceBytes: 16 }), { bytes: h.stateBytes, visit: () => calls++ })).toBe(false);
+    expect(calls).toBe(0);
   });
 });
