@@ -467,7 +467,7 @@ export interface GroupedShard {
   copyBlock(f32: Float32Array, at: number): void;
   /** Throws InputError naming the first NaN or infinite activation of the block. */
   throwNonFinite(): never;
-  /** Shown the block's rows where the sink copied them whole into kernel memory (`finishInto`'s `visitor`). */
+  /** Shown the block's rows where the sink copied them whole into kernel memory, before it sums them (`finishInto`'s `visitor`). */
   readonly visitor?: RowsVisitor;
 }
 

@@ -236,8 +236,9 @@ export class TypeScoresReducer implements TypeScoresSink {
       i32.set(start.subarray(0, nTypes + 1), startOff / 4);
       i32.set(g.order.subarray(0, g.rows), orderOff / 4);
       g.copyBlock(f32, dataOff / 4);
-      if (kernels.typeSumsInPlace(dataOff, B, orderOff, startOff, nTypes, segOff, muOff, outOff, 0, this.region) >= 0) g.throwNonFinite();
+      // while the rows just copied are still in cache (the sums' table traffic evicts them)
       g.visitor?.visit(sc, dataOff, g.rows, visitOff);
+      if (kernels.typeSumsInPlace(dataOff, B, orderOff, startOff, nTypes, segOff, muOff, outOff, 0, this.region) >= 0) g.throwNonFinite();
       return true;
     }
     let t = 0;
