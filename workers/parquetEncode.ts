@@ -82,7 +82,7 @@ function writeColumnChunk(writer: ByteWriter, c: FlatColumn): ColumnChunk {
     const v = c.values as Float64Array;
     statistics = doubleStatistics(v);
     encoding = 'PLAIN';
-    body = plainDoubles(v);
+    body = plainFixed(v);
   } else {
     const v = c.values as Int32Array | Float64Array;
     const { min, max } = intRange(v);
@@ -90,12 +90,12 @@ function writeColumnChunk(writer: ByteWriter, c: FlatColumn): ColumnChunk {
     if (n > 0 && max - min < INT_DICTIONARY_SPAN) {
       const d = intDictionary(v, min, max);
       dictionaryOffset = BigInt(writer.offset);
-      writeDictionaryPage(writer, c.type === 'INT64' ? plainInt64(d.values) : plainInt32(d.values as Int32Array), d.values.length);
+      writeDictionaryPage(writer, c.type === 'INT64' ? plainInt64(d.values) : plainFixed(d.values as Int32Array), d.values.length);
       encoding = 'RLE_DICTIONARY';
       body = dictionaryIndices(d.ids, d.values.length);
     } else {
       encoding = 'PLAIN';
-      body = c.type === 'INT64' ? plainInt64(v) : plainInt32(v as Int32Array);
+      body = c.type === 'INT64' ? plainInt64(v) : plainFixed(v as Int32Array);
     }
   }
   const dataOffset = BigInt(writer.offset);
@@ -136,11 +136,16 @@ function writeDictionaryPage(writer: ByteWriter, page: Uint8Array, size: number)
 
 // ---------------------------------------------------------------- PLAIN
 
-function plainInt32(v: Int32Array): Uint8Array {
+/** INT32 or DOUBLE values as PLAIN: their own bytes on a little-endian host. */
+function plainFixed(v: Int32Array | Float64Array): Uint8Array {
   if (littleEndian) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  const out = new Uint8Array(v.length * 4);
+  const width = v.BYTES_PER_ELEMENT;
+  const out = new Uint8Array(v.length * width);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < v.length; i++) view.setInt32(i * 4, v[i]!, true);
+  for (let i = 0; i < v.length; i++) {
+    if (width === 4) view.setInt32(i * 4, v[i]!, true);
+    else view.setFloat64(i * 8, v[i]!, true);
+  }
   return out;
 }
 
@@ -159,14 +164,6 @@ function plainInt64(v: ArrayLike<number>): Uint8Array {
   }
   const view = new DataView(out.buffer);
   for (let i = 0; i < v.length; i++) view.setBigInt64(i * 8, BigInt(v[i]!), true);
-  return out;
-}
-
-function plainDoubles(v: Float64Array): Uint8Array {
-  if (littleEndian) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  const out = new Uint8Array(v.length * 8);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < v.length; i++) view.setFloat64(i * 8, v[i]!, true);
   return out;
 }
 
