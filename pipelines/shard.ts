@@ -423,6 +423,26 @@ export function decodeGroup(h: ShardHeader, g: number, bytes: Uint8Array, what: 
   return matrix(values, h.nTokens, end - start);
 }
 
+/**
+ * `decodeGroup` into `out` (`[nTokens x width]` float32) instead of a new
+ * matrix: `bytes` are group `g`'s (as read with `groupRange`), CRC-checked.
+ * For float32 shards `bytes` may be `out`'s own memory (pass 2 reads a
+ * group straight into its kernel memory), and nothing is copied then.
+ */
+export function groupInto(h: ShardHeader, g: number, bytes: Uint8Array, out: Float32Array, what: string): void {
+  const sec = h.sections.groups[g];
+  if (!sec) throw new RangeError(`group ${g} is out of range [0, ${h.sections.groups.length - 1}]`);
+  const raw = sectionBytes(bytes, sec[0], sec, `group ${g}`, what);
+  const { start, end } = groupNeurons(h.nNeurons, h.groupWidth, g);
+  const n = h.nTokens * (end - start);
+  if (out.length !== n) throw new RangeError(`group ${g}: ${n} values into ${out.length} slots`);
+  if (h.dtype === 'float16') {
+    decodeHalf(raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint16Array(raw.slice().buffer), out);
+  } else if (raw.buffer !== out.buffer || raw.byteOffset !== out.byteOffset) {
+    new Uint8Array(out.buffer, out.byteOffset, 4 * n).set(raw);
+  }
+}
+
 /** Reads bytes `[start, end)` of one object. */
 export type RangeReader = (start: number, end: number) => Promise<Uint8Array>;
 

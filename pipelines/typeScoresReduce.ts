@@ -13,7 +13,8 @@
  */
 import { InputError } from './errors.ts';
 import { LayoutReader, LayoutWriter } from './partialBytes.ts';
-import type { GroupedShard, TypeScores, TypeScoresSink } from './typeScores.ts';
+import type { CorpusGrouping } from './typeGrouping.ts';
+import type { GroupedShard, RowsVisitor, TypeScores, TypeScoresSink } from './typeScores.ts';
 import { KernelMemory, type Scratch } from './wasmKernels.ts';
 
 // `addGrouped` copies a shard's block up to this size (bytes) whole, in
@@ -54,10 +55,85 @@ export class TypeScoresReducer implements TypeScoresSink {
   private capacity: number;
   // Blocks up to this many bytes are summed in place (IN_PLACE_BYTES; tests lower it).
   private readonly inPlaceBytes: number;
+  // A block summed over a grouped corpus (`beginCorpus`): the grouping and where its scratch lies.
+  private corpus: { grouping: CorpusGrouping; layout: CorpusLayout; sc: Scratch } | null = null;
+
+  /**
+   * Starts a block that is summed segment by segment over a corpus grouped
+   * once per run (typeGrouping.ts): the tables sized for the grouping's
+   * types and the scratch for its largest segment's rows plus `visitBytes`
+   * for a `RowsVisitor`, all reserved now, so that the memory does not grow
+   * (and the views `segmentRows` hands out stay valid) until `finish`. The
+   * caller puts each segment's rows at `segmentRows`, may `visit` them, and
+   * sums them with `sumSegment`, segments in order. False, with nothing
+   * started, where WebAssembly memory cannot hold it: add shards instead.
+   */
+  beginCorpus(g: CorpusGrouping, block: { firstNeuron: number; mu: Float64Array }, visitBytes = 0): boolean {
+    const B = block.mu.length;
+    if (B > g.blockNeurons) throw new InputError(`type scores: a block of ${B} neurons, the corpus was grouped for ${g.blockNeurons}`);
+    this.reset();
+    this.checkBlock({ firstNeuron: block.firstNeuron, nNeurons: B, mu: block.mu, shards: Int32Array.of() });
+    this.capacity = Math.max(this.capacity, g.tokens.length);
+    this.reserve(g.tokens.length, B);
+    if (!this.mem) return this.abandon();
+    const layout = corpusLayout(this.region, B, g.maxSegmentTypes, g.maxRows);
+    const sc = this.mem.ensure(layout.visitOff + visitBytes);
+    if (sc === null) return this.abandon();
+    this.views(sc);
+    sc.f64.set(this.block!.mu, layout.muOff / 8);
+    this.tokens = g.tokens as string[];
+    this.firstShard = Array.from(g.firstShard);
+    this.firstOffset = Array.from(g.firstOffset);
+    this.count.set(g.count);
+    for (const s of g.shards) this.shards.add(s);
+    this.corpus = { grouping: g, layout, sc };
+    return true;
+  }
+
+  private abandon(): false {
+    this.reset();
+    return false;
+  }
+
+  private corpusOf(what: string): { grouping: CorpusGrouping; layout: CorpusLayout; sc: Scratch } {
+    if (this.corpus === null) throw new Error(`type scores: ${what} without beginCorpus`);
+    return this.corpus;
+  }
+
+  /** Where segment `s`'s rows go: `[rows x nNeurons]` float32 in the reducer's memory, valid until `finish` or `reset`. */
+  segmentRows(s: number): Float32Array {
+    const { grouping, layout, sc } = this.corpusOf('segmentRows');
+    const seg = grouping.segments[s];
+    if (!seg) throw new RangeError(`segment ${s} is out of range [0, ${grouping.segments.length - 1}]`);
+    return sc.f32.subarray(layout.dataOff / 4, layout.dataOff / 4 + seg.rows * this.block!.nNeurons);
+  }
+
+  /** Shows `visitor` rows `[row, row + rows)` of the current segment's rows, where they lie. */
+  visit(visitor: RowsVisitor, row: number, rows: number): void {
+    const { layout, sc } = this.corpusOf('visit');
+    visitor.visit(sc, layout.dataOff + 4 * row * this.block!.nNeurons, rows, layout.visitOff);
+  }
+
+  /**
+   * Sums segment `s` (its rows at `segmentRows(s)`) into the tables; where a
+   * type's |x - mu| sum is NaN or infinite, calls `nonFinite` (which throws,
+   * naming the activation) with nothing of that type added.
+   */
+  sumSegment(s: number, nonFinite: () => never): void {
+    const { grouping, layout, sc } = this.corpusOf('sumSegment');
+    const seg = grouping.segments[s]!;
+    const { i32, kernels } = sc;
+    i32.set(seg.rowOf, layout.rowOfOff / 4);
+    i32.set(seg.start, layout.startOff / 4);
+    i32.set(seg.order, layout.orderOff / 4);
+    const B = this.block!.nNeurons;
+    if (kernels.typeSumsInPlace(layout.dataOff, B, layout.orderOff, layout.startOff, seg.nTypes, layout.rowOfOff, layout.muOff, layout.outOff, 0, this.region) >= 0) nonFinite();
+  }
 
   /** Starts over (next neuron block), keeping the buffers. */
   reset(): void {
     this.block = null;
+    this.corpus = null;
     this.ids = new Map();
     this.tokens = [];
     this.firstShard = [];
@@ -74,6 +150,7 @@ export class TypeScoresReducer implements TypeScoresSink {
 
   /** Checks a partial's block, mean and shards before its types are added (also used by `TypeScoresBuilder.finishInto`). */
   beginShard(p: Pick<TypeScores, 'firstNeuron' | 'nNeurons' | 'mu' | 'shards'>): void {
+    if (this.corpus !== null) throw new InputError('type scores: shards cannot be added to a block begun over a grouped corpus');
     this.checkBlock(p);
     for (const s of p.shards) {
       if (this.shards.has(s)) throw new InputError(`type scores: shard ${s} was already added: it would be counted twice`);
@@ -138,9 +215,8 @@ export class TypeScoresReducer implements TypeScoresSink {
     }
     this.reserve(this.capacity, nNeurons);
     if (!this.mem) return;
-    // addGrouped's in-place layout at most: ids, starts and order i32, mu and out f64, the rows f32
-    const scratchBytes = 4 * (2 * this.capacity + 1 + rows) + 24 * nNeurons + 4 * rows * nNeurons + 64;
-    const sc = this.mem.ensure(2 * this.region + scratchBytes);
+    // addGrouped's and beginCorpus's layout at most: ids, starts and order i32, mu and out f64, the rows f32
+    const sc = this.mem.ensure(corpusLayout(this.region, nNeurons, this.capacity, rows).visitOff);
     if (sc === null) return;
     this.views(sc);
     sc.u8.fill(0, 8 * this.tokens.length * nNeurons, this.region); // rows of types not yet added
@@ -331,6 +407,28 @@ export class TypeScoresReducer implements TypeScoresSink {
       sumX,
     };
   }
+}
+
+/** Byte offsets of `beginCorpus`'s scratch, past the two tables (`region` bytes each). */
+interface CorpusLayout {
+  readonly rowOfOff: number;
+  readonly startOff: number;
+  readonly orderOff: number;
+  readonly muOff: number;
+  readonly outOff: number;
+  readonly dataOff: number;
+  readonly visitOff: number;
+}
+
+function corpusLayout(region: number, B: number, nTypes: number, rows: number): CorpusLayout {
+  const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+  const rowOfOff = 2 * region;
+  const startOff = rowOfOff + 4 * nTypes;
+  const orderOff = startOff + 4 * (nTypes + 1);
+  const muOff = align16(orderOff + 4 * rows);
+  const outOff = muOff + 8 * B;
+  const dataOff = align16(outOff + 16 * B);
+  return { rowOfOff, startOff, orderOff, muOff, outOff, dataOff, visitOff: align16(dataOff + 4 * rows * B) };
 }
 
 function grow(a: Float64Array, n: number, keep: number): Float64Array {

@@ -6,8 +6,10 @@
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runKeys } from '../pipelines/keys.ts';
+import { topWordsTable } from '../schemas/parquet.ts';
+import { readTable } from '../workers/parquet.ts';
 import type { ObjectStore } from '../pipelines/ports.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
 import { defaultContext } from '../workers/stages/context.ts';
@@ -64,4 +66,41 @@ describe('pass 2 shard cache', () => {
     expect(reads(shardKeys[1]!)).toEqual([`head ${shardKeys[1]!}`, `range ${shardKeys[1]!}`]);
     expect(Buffer.from(await local.get(part)).equals(Buffer.from(before))).toBe(true);
   }, 60_000);
+});
+
+describe('pass 2 over the grouped corpus', () => {
+  // float16 shards are widened into the kernel's memory instead of read into it
+  for (const dtype of ['float32', 'float16'] as const) {
+    it(`gives the top words of the shard-by-shard path (kernels off) for ${dtype} shards, in segments of several shards`, async () => {
+      const corpus = join(dir, `corpus-${dtype}.txt`);
+      writeFileSync(corpus, corpusText(40));
+      const out = join(dir, `out-${dtype}`);
+      const request = { version: 1, corpus, model: 'test-hash:2x8', output: out, options: { shardSentences: 8, blockNeurons: 4, topK: 5, minThreshold: 0, render: 'none', dtype } } as const;
+      const result = await runEmbedded(request, { jobs: 1 });
+      const local = openStore(out);
+      const { plan } = await readManifest(local, result.runId);
+      expect(plan.shards.length).toBe(5);
+      const parts = plan.blocks.map((b) => runKeys(plan.runId).topWordsBlock(b.index));
+      const grouped = await Promise.all(parts.map(async (k) => await readTable(topWordsTable, await local.get(k))));
+      // fresh modules: this process's pass-2 state (the kept reducer and its kernel memory) goes
+      vi.resetModules();
+      const kernels = await import('../pipelines/wasmKernels.ts');
+      const stages = await import('../workers/stages/index.ts');
+      kernels.useWasmKernels(false);
+      try {
+        const ctx = defaultContext({ store: () => local });
+        for (const job of typeScoresJobs(plan, out)) await stages.runStage(ctx, 'type-scores', job.data);
+      } finally {
+        kernels.useWasmKernels(true);
+      }
+      for (const [i, k] of parts.entries()) {
+        const byShard = await readTable(topWordsTable, await local.get(k));
+        expect(byShard.token, k).toEqual(grouped[i]!.token);
+        expect(Array.from(byShard.globalNeuron)).toEqual(Array.from(grouped[i]!.globalNeuron));
+        expect(Array.from(byShard.count)).toEqual(Array.from(grouped[i]!.count));
+        byShard.score.forEach((v, r) => expect(Math.abs(v - grouped[i]!.score[r]!), `${k} row ${r}`).toBeLessThanOrEqual(1e-12));
+        byShard.mean.forEach((v, r) => expect(Math.abs(v - grouped[i]!.mean[r]!), `${k} row ${r}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v))));
+      }
+    }, 60_000);
+  }
 });

@@ -20,7 +20,7 @@ import { extractShard, fromCache } from '../stages/extract.ts';
 import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
 import { ExtractJobV1, type ExtractJob } from '../../schemas/jobs.ts';
 import { canShareStore, StageThreads, threadEntry } from './threads.ts';
-import type { TypeScoresWarmUp } from '../stages/typeScores.ts';
+import { segmentTokens, type TypeScoresWarmUp } from '../stages/typeScores.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
 export interface ProgressEvent {
@@ -119,9 +119,11 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     // what pass 2 will hold: the run's distinct tokens (known when no shard came from the cache)
     const types = new Set<string>();
     let allExtracted = true;
+    const blockNeurons = Math.max(1, ...plan.blocks.map((b) => b.end - b.start));
     const warmUp = (): TypeScoresWarmUp => ({
-      blockNeurons: Math.max(1, ...plan.blocks.map((b) => b.end - b.start)),
+      blockNeurons,
       shardTokens: Math.max(1, ...plan.shards.map((s) => s.nWords)),
+      segmentTokens: segmentTokens(plan.shards.map((s) => s.nWords), blockNeurons),
       valueBytes: request.options.dtype === 'float16' ? 2 : 4,
       types: allExtracted ? types.size : null,
       topK: plan.options.topK,

@@ -18,11 +18,14 @@ import { InputError } from '../../pipelines/errors.ts';
 import { Histograms } from '../../pipelines/histogram.ts';
 import { runKeys } from '../../pipelines/keys.ts';
 import { renderKeys } from '../../pipelines/renderKeys.ts';
-import { decodeGroup, decodeTokens, groupNeurons, groupRange, readShardHeader, tokensRange, type ShardHeader, type ShardTokens } from '../../pipelines/shard.ts';
+import { decodeGroup, decodeTokens, groupInto, groupNeurons, groupRange, readShardHeader, tokensRange, type ShardHeader, type ShardTokens } from '../../pipelines/shard.ts';
+import { matrix } from '../../pipelines/matrix.ts';
+import { throwFirstNonFinite } from '../../pipelines/moments.ts';
+import { cutSegments, groupCorpusTypes, SEGMENT_BYTES, type CorpusGrouping, type ShardTypes } from '../../pipelines/typeGrouping.ts';
 import type { ObjectInfo, ObjectStore } from '../../pipelines/ports.ts';
 import { rankScratchBytes, rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
 import { prefaultScratch } from '../../pipelines/wasmKernels.ts';
-import { TypeScoresBuilder } from '../../pipelines/typeScores.ts';
+import { TypeScoresBuilder, type RowsVisitor } from '../../pipelines/typeScores.ts';
 import type { Matrix } from '../../pipelines/matrix.ts';
 import type { BlockOptions } from '../../pipelines/moments.ts';
 import { TypeScoresReducer } from '../../pipelines/typeScoresReduce.ts';
@@ -72,7 +75,7 @@ function versionOf(store: ObjectStore, info: ObjectInfo): string | null {
 }
 
 /** A shard's header and tokens, from this process's cache or the store. */
-async function shardParts(store: ObjectStore, key: string, index: number): Promise<{ what: string; header: ShardHeader; tokens: ShardTokens }> {
+async function shardParts(store: ObjectStore, key: string, index: number): Promise<{ what: string; header: ShardHeader; tokens: ShardTokens; version: string | null }> {
   const what = `${store.location}${key}`;
   const info = await store.head(key);
   if (!info) throw new InputError(`${what}: activation shard ${index} is missing`);
@@ -82,14 +85,14 @@ async function shardParts(store: ObjectStore, key: string, index: number): Promi
     entry = { header: await readShardHeader((a, b) => store.getRange(key, a, b), what, info.size), tokens: null };
     if (version !== null && shardCache.size < MAX_CACHED_SHARDS) shardCache.set(version, entry);
   }
-  if (entry.tokens) return { what, header: entry.header, tokens: entry.tokens };
+  if (entry.tokens) return { what, header: entry.header, tokens: entry.tokens, version };
   const [ta, tb] = tokensRange(entry.header);
   const tokens = decodeTokens(entry.header, await store.getRange(key, ta, tb), what);
   if (version !== null && cachedTokens + entry.header.nTokens <= CACHED_TOKENS) {
     entry.tokens = tokens;
     cachedTokens += entry.header.nTokens;
   }
-  return { what, header: entry.header, tokens };
+  return { what, header: entry.header, tokens, version };
 }
 
 /** The means a block's pass-2 job subtracts: raw little-endian float64. */
@@ -112,52 +115,19 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const mu = decodeMu(await store.get(muKey), block.end - block.start, `${store.location}${muKey}`);
   const boundsKey = renderKeys(plan.runId).bounds(block.index);
   const histograms = Histograms.decode(await store.get(boundsKey), `${store.location}${boundsKey}`);
+  const { grouping, shards } = await corpusGroupingOf(store, plan);
   // A fresh reducer is sized for the corpus' types up front: grown by copies
   // from empty, its buffers were touched about three times their final size
-  // (0.7 s of the first block's 1.4 s on the MiniLM bench). Reading every
-  // shard's token section once more costs a few ms.
-  let reducer = spare;
-  if (reducer === null) {
-    const types = new Set<string>();
-    await mapInOrder(
-      plan.shards,
-      2,
-      async (s) => (await shardParts(store, s.cache.activations, s.index)).tokens,
-      (tokens) => {
-        for (const t of tokens.types) types.add(t);
-      },
-    );
-    reducer = new TypeScoresReducer({ expectedTypes: types.size });
-  }
+  // (0.7 s of the first block's 1.4 s on the MiniLM bench).
+  const reducer = spare ?? new TypeScoresReducer({ expectedTypes: grouping.tokens.length });
   spare = null;
-  reducer.reset();
-
-  // fetch the next shard's bytes while this one is summed, each group into
-  // reused memory (with 2 fetches in flight and one shard being summed, a
-  // buffer is free again 3 shards later)
-  const width = READS_IN_FLIGHT;
-  const buffers = spareBuffers ?? Array.from({ length: width + 1 }, () => new ReusableMemory());
+  const buffers = spareBuffers ?? Array.from({ length: READS_IN_FLIGHT + 1 }, () => new ReusableMemory());
   spareBuffers = null;
-  await mapInOrder(
-    plan.shards,
-    width,
-    async (s, i) => {
-      const key = s.cache.activations;
-      const { what, header, tokens } = await shardParts(store, key, s.index);
-      const g = groupNeurons(header.nNeurons, header.groupWidth, block.index);
-      if (g.start !== block.start || g.end !== block.end) {
-        throw new InputError(`${what}: group ${block.index} holds neurons [${g.start}, ${g.end}), block ${block.index} is [${block.start}, ${block.end})`);
-      }
-      const [ga, gb] = groupRange(header, block.index);
-      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga));
-      return { tokens, values: decodeGroup(header, block.index, groupBytes, what) };
-    },
-    ({ tokens, values }, s) => {
-      const builder = new TypeScoresBuilder({ shard: s.index, firstNeuron: block.start, mu });
-      addShard(builder, reducer, histograms, tokens.types, tokens.typeIds, values, { columnOffset: block.start, label: `shard ${s.index}` });
-      ctx.progress?.((s.index + 1) / plan.shards.length);
-    },
-  );
+  if (reducer.beginCorpus(grouping, { firstNeuron: block.start, mu }, histograms.stateBytes)) {
+    await sumSegments(ctx, store, plan, block, grouping, shards, reducer, histograms, buffers);
+  } else {
+    await sumShardByShard(ctx, store, plan, block, mu, reducer, histograms, buffers);
+  }
   const merged = reducer.finish();
 
   // NeuroX refuses numTokens with a threshold; the table applies both (threshold, then the first topK).
@@ -170,6 +140,117 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const key = keys.topWordsBlock(block.index);
   await store.put(key, encodeTopWords(rows, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
   return { version: 1, runId: plan.runId, block: block.index, nTypes: merged.tokens.length, rows: n, key };
+}
+
+type Plan = Awaited<ReturnType<typeof readManifest>>['plan'];
+type Block = Plan['blocks'][number];
+
+/**
+ * The run's tokens grouped by type for pass 2 (pipelines/typeGrouping.ts),
+ * kept for this process's later blocks of the run: every block reads the
+ * same shards. Keyed by the shards' versions, so a shard rewritten since
+ * (a retried extraction) is grouped again.
+ */
+let grouped: { key: string; grouping: CorpusGrouping } | null = null;
+
+/** Every shard's header (and what names it), with the run's grouping. */
+async function corpusGroupingOf(store: ObjectStore, plan: Plan): Promise<{ grouping: CorpusGrouping; shards: Array<{ what: string; header: ShardHeader }> }> {
+  const parts: ShardTypes[] = [];
+  const shards: Array<{ what: string; header: ShardHeader }> = [];
+  const versions: string[] = [];
+  await mapInOrder(
+    plan.shards,
+    READS_IN_FLIGHT,
+    async (s) => await shardParts(store, s.cache.activations, s.index),
+    ({ what, header, tokens, version }, s) => {
+      shards.push({ what, header });
+      parts.push({ shard: s.index, types: tokens.types, typeIds: tokens.typeIds });
+      versions.push(version ?? `unversioned ${Math.random()}`);
+    },
+  );
+  const width = Math.max(1, ...plan.blocks.map((b) => b.end - b.start));
+  const key = `${plan.runId}|${width}|${SEGMENT_BYTES}|${versions.join('|')}`;
+  if (grouped?.key !== key) grouped = { key, grouping: groupCorpusTypes(parts, width, SEGMENT_BYTES) };
+  return { grouping: grouped.grouping, shards };
+}
+
+/**
+ * The block over the grouped corpus: each segment's shards read straight
+ * into the reducer's kernel memory (float32 shards; float16 ones through a
+ * buffer), their histograms counted on the rows there as each shard
+ * arrives, then the segment summed in one kernel call.
+ */
+async function sumSegments(
+  ctx: StageContext, store: ObjectStore, plan: Plan, block: Block, grouping: CorpusGrouping,
+  headers: ReadonlyArray<{ what: string; header: ShardHeader }>, reducer: TypeScoresReducer, histograms: Histograms, buffers: ReusableMemory[],
+): Promise<void> {
+  const B = block.end - block.start;
+  const visitor: RowsVisitor = { bytes: histograms.stateBytes, visit: (sc, dataOff, rows, at) => histograms.addAt(sc, dataOff, rows, at) };
+  let done = 0;
+  for (const [si, seg] of grouping.segments.entries()) {
+    const rows = reducer.segmentRows(si);
+    const shards = plan.shards.slice(seg.first, seg.end);
+    const valuesOf = (i: number): Float32Array => rows.subarray(seg.rowStart[i]! * B, (seg.rowStart[i + 1] ?? seg.rows) * B);
+    await mapInOrder(
+      shards,
+      READS_IN_FLIGHT,
+      async (s, i) => {
+        const key = s.cache.activations;
+        const { what, header } = headers[seg.first + i]!;
+        const [ga, gb] = checkedGroupRange(what, header, block);
+        const out = valuesOf(i);
+        if (out.length !== header.nTokens * B) throw new InputError(`${what}: ${header.nTokens} tokens, the plan's tokens of shard ${s.index} make ${out.length / B}`);
+        // float32 groups land where the kernel sums them; float16 ones are widened there
+        const into = header.dtype === 'float32' ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : buffers[i % buffers.length]!.bytes(gb - ga);
+        groupInto(header, block.index, await store.getRange(key, ga, gb, into), out, what);
+      },
+      (_, s, i) => {
+        reducer.visit(visitor, seg.rowStart[i]!, valuesOf(i).length / B);
+        ctx.progress?.(++done / plan.shards.length);
+      },
+    );
+    reducer.sumSegment(si, () => {
+      shards.forEach((s, i) => throwFirstNonFinite(matrix(valuesOf(i), valuesOf(i).length / B, B), 0, B, block.start, `shard ${s.index}`));
+      throw new Error('type scores: non-finite sum without a non-finite activation');
+    });
+  }
+}
+
+/** Group `block.index`'s byte range in a shard, checked to hold the block's neurons. */
+function checkedGroupRange(what: string, header: ShardHeader, block: Block): readonly [number, number] {
+  const g = groupNeurons(header.nNeurons, header.groupWidth, block.index);
+  if (g.start !== block.start || g.end !== block.end) {
+    throw new InputError(`${what}: group ${block.index} holds neurons [${g.start}, ${g.end}), block ${block.index} is [${block.start}, ${block.end})`);
+  }
+  return groupRange(header, block.index);
+}
+
+/**
+ * The block shard by shard, each shard's group read into reused memory and
+ * added to the reducer through a builder: where WebAssembly memory cannot
+ * hold the grouped corpus (or the kernels are off). Two fetches in flight
+ * and one shard being summed: a buffer is free again 3 shards later.
+ */
+async function sumShardByShard(
+  ctx: StageContext, store: ObjectStore, plan: Plan, block: Block, mu: Float64Array,
+  reducer: TypeScoresReducer, histograms: Histograms, buffers: ReusableMemory[],
+): Promise<void> {
+  await mapInOrder(
+    plan.shards,
+    READS_IN_FLIGHT,
+    async (s, i) => {
+      const key = s.cache.activations;
+      const { what, header, tokens } = await shardParts(store, key, s.index);
+      const [ga, gb] = checkedGroupRange(what, header, block);
+      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga));
+      return { tokens, values: decodeGroup(header, block.index, groupBytes, what) };
+    },
+    ({ tokens, values }, s) => {
+      const builder = new TypeScoresBuilder({ shard: s.index, firstNeuron: block.start, mu });
+      addShard(builder, reducer, histograms, tokens.types, tokens.typeIds, values, { columnOffset: block.start, label: `shard ${s.index}` });
+      ctx.progress?.((s.index + 1) / plan.shards.length);
+    },
+  );
 }
 
 /**
@@ -223,11 +304,24 @@ export interface TypeScoresWarmUp {
   readonly blockNeurons: number;
   /** Tokens of the largest shard. */
   readonly shardTokens: number;
+  /** Tokens of the largest pass-2 segment (`segmentTokens`); default `shardTokens`. */
+  readonly segmentTokens?: number;
   /** Bytes per stored activation (2 for float16, 4 for float32). */
   readonly valueBytes: number;
   /** The run's distinct tokens, when known: the reducer is then sized and kept for the first job. */
   readonly types: number | null;
   readonly topK: number;
+}
+
+/** Tokens of a plan's largest pass-2 segment (pipelines/typeGrouping.ts), from its shards' token counts. */
+export function segmentTokens(shardTokens: readonly number[], blockNeurons: number): number {
+  let most = 0;
+  for (const [a, b] of cutSegments(shardTokens, blockNeurons, SEGMENT_BYTES)) {
+    let n = 0;
+    for (let i = a; i < b; i++) n += shardTokens[i]!;
+    most = Math.max(most, n);
+  }
+  return most;
 }
 
 let warmed = false;
@@ -236,13 +330,13 @@ let warmed = false;
  * Readies this thread for pass 2 before its first block, while it would
  * otherwise wait: a lane's first block cost about twice a later one (the
  * code's first runs, the Parquet writer's above all, and first touches of
- * its buffers). Runs the block code (builder, reducer, ranking, histograms,
- * Parquet encoding) once over a synthetic shard of the run's shape, writes
- * nothing, and keeps the reducer and read buffers for the first job, sized
- * for `types` when given and their memory touched, the shared scratch the
- * ranking copies the table into as well (about 0.2-0.3 s on the MiniLM
- * bench). Results never depend on it: a job starts from a reset reducer
- * either way.
+ * its buffers). Runs the block code (grouping, reducer, histograms,
+ * ranking, Parquet encoding) once over two synthetic shards of the run's
+ * shape, writes nothing, and keeps a reducer for the first job, sized for
+ * `types` when given and its memory touched (tables and a segment's rows),
+ * the shared scratch the ranking copies the table into as well (about
+ * 0.2-0.3 s on the MiniLM bench). Results never depend on it: a job starts
+ * from a reset reducer either way.
  */
 export function warmTypeScores(w: TypeScoresWarmUp): void {
   const B = w.blockNeurons;
@@ -263,21 +357,29 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;
       data[i] = x / 2 ** 31 - 1;
     }
-    const m = { data, rows: n, cols: B };
     const mu = new Float64Array(B);
     const histograms = new Histograms({ firstNeuron: 0, min: new Float64Array(B).fill(-1), max: new Float64Array(B).fill(1) });
+    const visitor: RowsVisitor = { bytes: histograms.stateBytes, visit: (sc, dataOff, rows, at) => histograms.addAt(sc, dataOff, rows, at) };
+    const grouping = groupCorpusTypes([0, 1].map((shard) => ({ shard, types, typeIds })), B, SEGMENT_BYTES);
     const reducer = new TypeScoresReducer({ expectedTypes: nTypes });
-    const builder = new TypeScoresBuilder({ shard: 0, firstNeuron: 0, mu });
-    for (let shard = 0; shard < 2; shard++) {
-      if (shard > 0) builder.reset({ shard, firstNeuron: 0, mu });
-      addShard(builder, reducer, histograms, types, typeIds, m, { label: 'warm-up' });
+    if (reducer.beginCorpus(grouping, { firstNeuron: 0, mu }, visitor.bytes)) {
+      grouping.segments.forEach((seg, si) => {
+        const rows = reducer.segmentRows(si);
+        for (let i = 0; i < seg.end - seg.first; i++) {
+          rows.set(data, seg.rowStart[i]! * B);
+          reducer.visit(visitor, seg.rowStart[i]!, n);
+        }
+        reducer.sumSegment(si, () => {
+          throw new Error('warm-up: non-finite sums');
+        });
+      });
     }
     histograms.encode();
     const lists = rankTopWordsCut(reducer.finish(), w.topK, 0);
     encodeTopWords(topWordsRows(lists, 0, [0], B), { metadata: { warm: 'up' } });
   }
-  if (spareBuffers === null) {
-    // each one filled once, so the first job's reads do not fault its pages in
+  if (spareBuffers === null && w.valueBytes !== 4) {
+    // float16 groups are read into these: each one filled once, so the first job's reads do not fault its pages in
     spareBuffers = Array.from({ length: READS_IN_FLIGHT + 1 }, () => {
       const memory = new ReusableMemory();
       memory.bytes(n * B * w.valueBytes).fill(0);
@@ -286,7 +388,7 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
   }
   if (spare === null && w.types !== null) {
     spare = new TypeScoresReducer({ expectedTypes: w.types });
-    spare.prepare(B, n);
+    spare.prepare(B, w.segmentTokens ?? n);
     prefaultScratch(rankScratchBytes(w.types, B, w.topK));
   }
 }
