@@ -6,7 +6,7 @@ import { TypeScoresBuilder, type TypeScores } from '../pipelines/typeScores.ts';
 import { encodeTypeScores, TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
 
 /** Shards of random tokens (a few frequent, many rare, some shared across shards) and their activations. */
-function shards(sizes: readonly number[], B: number, seed: number): Array<ShardTypes & { values: Float32Array }> {
+function shards(sizes: readonly number[], B: number, seed: number): Array<ShardTypes & { typeIds: Uint32Array; values: Float32Array }> {
   let s = seed;
   const rnd = (): number => (s = (s * 16807) % 2147483647) / 2147483647;
   const vocab = ['the', 'a', 'é', 'e\u0301', '日本', '👍🏽', 'x\uD800', '__proto__', ...Array.from({ length: 40 }, (_, i) => `w${i}`)];
