@@ -39,7 +39,7 @@ import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { accumulateMoments, emptyMoments } from './moments.ts';
 import { TypeScoresBuilder, type TypeScores } from './typeScores.ts';
-import { scratchBeside } from './wasmKernels.ts';
+import { scratchBeside, type Scratch } from './wasmKernels.ts';
 
 export interface TopWord {
   token: string;
@@ -182,10 +182,11 @@ interface RankKernels {
   scan(k: number, minThreshold: number): void;
 }
 
-// Scratch layout (bytes) of the ranking kernels: max, bar, screen, near f64 [B];
-// heapS f64 [B x k]; count f64 [n]; size i32 [B]; heapT i32 [B x k]; the table f64 [n x B].
-function rankLayout(n: number, B: number, k: number): { heapSOff: number; countOff: number; sizeOff: number; heapTOff: number; tableOff: number; bytes: number } {
-  const heapSOff = 32 * B;
+// Scratch layout (bytes) of the ranking kernels, from byte `base`: max, bar,
+// screen, near f64 [B]; heapS f64 [B x k]; count f64 [n]; size i32 [B];
+// heapT i32 [B x k]; then (in the shared scratch) the table f64 [n x B].
+function rankLayout(n: number, B: number, k: number, base = 0): { heapSOff: number; countOff: number; sizeOff: number; heapTOff: number; tableOff: number; bytes: number } {
+  const heapSOff = base + 32 * B;
   const countOff = heapSOff + 8 * B * k;
   const sizeOff = countOff + 8 * n;
   const heapTOff = sizeOff + 4 * B;
@@ -193,37 +194,53 @@ function rankLayout(n: number, B: number, k: number): { heapSOff: number; countO
   return { heapSOff, countOff, sizeOff, heapTOff, tableOff, bytes: tableOff + 8 * n * B };
 }
 
-/** Bytes of shared scratch memory that ranking `nTypes` types of a `B`-neuron block, top `k`, takes (for prefaulting it). */
-export function rankScratchBytes(nTypes: number, B: number, k: number): number {
-  return rankLayout(nTypes, B, k).bytes;
+/**
+ * Bytes of scratch the ranking takes beside a table that already lives in
+ * WebAssembly memory (`TypeScores.kernelHome`): its state without a copy of the table.
+ */
+export function rankStateBytes(nTypes: number, B: number, k: number): number {
+  return rankLayout(nTypes, B, k).tableOff;
 }
 
 function rankKernels(ts: TypeScores, k: number): RankKernels | null {
   const B = ts.nNeurons;
   const n = ts.tokens.length;
-  const { heapSOff, countOff, sizeOff, heapTOff, tableOff, bytes } = rankLayout(n, B, k);
-  const sc = scratchBeside(bytes, [ts.sumAbs, ts.sumX, ts.count]);
-  if (sc === null) return null;
+  // in the memory the sums already live in, where it has room: no copy of the table
+  const home = ts.kernelHome;
+  const there = home && rankLayout(n, B, k, home.freeOff);
+  let sc: Scratch | null;
+  let layout: ReturnType<typeof rankLayout>;
+  if (home && there && home.scratch.u8.byteLength >= there.tableOff && home.scratch.f64.buffer === ts.sumAbs.buffer) {
+    sc = home.scratch;
+    layout = { ...there, tableOff: home.sumAbsOff };
+  } else {
+    layout = rankLayout(n, B, k);
+    sc = scratchBeside(layout.bytes, [ts.sumAbs, ts.sumX, ts.count]);
+    if (sc === null) return null;
+    sc.f64.set(ts.sumAbs.subarray(0, n * B), layout.tableOff / 8);
+  }
+  const { heapSOff, countOff, sizeOff, heapTOff, tableOff } = layout;
+  const base = home && sc === home.scratch ? home.freeOff : 0;
   const { f64, i32, kernels } = sc;
-  f64.set(ts.sumAbs.subarray(0, n * B), tableOff / 8);
   f64.set(ts.count.subarray(0, n), countOff / 8);
-  const max = f64.subarray(0, B);
+  const at = base / 8; // max, bar, screen, near: f64 [B] each from `base`
+  const max = f64.subarray(at, at + B);
   return {
     typeMax: () => {
-      f64.fill(0, 0, B);
-      f64.fill(0, 3 * B, 4 * B);
-      kernels.typeMax(tableOff, countOff, n, B, 0, 24 * B, SLACK);
+      f64.fill(0, at, at + B);
+      f64.fill(0, at + 3 * B, at + 4 * B);
+      kernels.typeMax(tableOff, countOff, n, B, base, base + 24 * B, SLACK);
       return max;
     },
     heaps: {
       heapT: i32.subarray(heapTOff / 4, heapTOff / 4 + B * k),
       heapS: f64.subarray(heapSOff / 8, heapSOff / 8 + B * k),
       size: i32.subarray(sizeOff / 4, sizeOff / 4 + B),
-      bar: f64.subarray(B, 2 * B),
-      screen: f64.subarray(2 * B, 3 * B),
+      bar: f64.subarray(at + B, at + 2 * B),
+      screen: f64.subarray(at + 2 * B, at + 3 * B),
     },
     scan: (k, minThreshold) => {
-      kernels.rankTopK(tableOff, countOff, n, B, 0, k, minThreshold, SLACK, 8 * B, 16 * B, sizeOff, heapTOff, heapSOff);
+      kernels.rankTopK(tableOff, countOff, n, B, base, k, minThreshold, SLACK, base + 8 * B, base + 16 * B, sizeOff, heapTOff, heapSOff);
     },
   };
 }

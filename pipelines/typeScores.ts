@@ -42,6 +42,13 @@ export interface TypeScores {
   readonly sumAbs: Float64Array;
   /** `[nTypes x nNeurons]` row-major: sum over occurrences of x. */
   readonly sumX: Float64Array;
+  /**
+   * Where `sumAbs` lives in WebAssembly memory, when it does (a reducer's
+   * tables): its byte offset there, and where scratch is free from (to the
+   * end of the memory). The ranking's kernels then work beside the table
+   * instead of on a copy of it. Valid while `sumAbs` is.
+   */
+  readonly kernelHome?: { readonly scratch: Scratch; readonly sumAbsOff: number; readonly freeOff: number };
 }
 
 export interface TypeScoresBlock {

@@ -368,7 +368,7 @@ export class TypeScoresReducer implements TypeScoresSink {
    * The merged partial; InputError when nothing was added. Its arrays view
    * the reducer's buffers until the next `reset`.
    */
-  finish(): TypeScores {
+  finish(options?: { scratchBytes?: number }): TypeScores {
     const b = this.block;
     if (b === null) throw new InputError('type scores: nothing to reduce');
     const n = this.tokens.length;
@@ -394,7 +394,19 @@ export class TypeScoresReducer implements TypeScoresSink {
         sumX.set(this.sumX.subarray(from * B, (from + 1) * B), to * B);
       });
     }
+    // `scratchBytes` free after the tables in their memory (the rows there are done with)
+    let kernelHome: TypeScores['kernelHome'];
+    if (this.mem && sumAbs.buffer === this.sumAbs.buffer) {
+      const sc = this.mem.ensure(2 * this.region + (options?.scratchBytes ?? 0));
+      if (sc !== null) {
+        this.views(sc);
+        sumAbs = this.sumAbs.subarray(0, n * B);
+        sumX = this.sumX.subarray(0, n * B);
+        kernelHome = { scratch: sc, sumAbsOff: 0, freeOff: 2 * this.region };
+      }
+    }
     return {
+      ...(kernelHome ? { kernelHome } : {}),
       firstNeuron: b.firstNeuron,
       nNeurons: B,
       mu: Float64Array.from(b.mu),

@@ -174,12 +174,3 @@ export function scratchBeside(bytes: number, arrays: readonly ArrayBufferView[])
   if (shared === null || arrays.some((a) => shared!.holds(a))) return null;
   return shared.ensure(bytes);
 }
-
-/**
- * Grows the shared scratch memory to `bytes` and writes zeros over it, so a
- * later call does not pay for first touches of fresh pages (3-4 ms per MB
- * on this project's VMs). No-op without the kernels.
- */
-export function prefaultScratch(bytes: number): void {
-  scratch(bytes)?.u8.fill(0, 0, bytes);
-}

@@ -4,7 +4,7 @@ import { Histograms } from '../pipelines/histogram.ts';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
 import { accumulateMoments, emptyMoments, encodeMoments } from '../pipelines/moments.ts';
 import { TopSentences } from '../pipelines/topSentences.ts';
-import { rankTopWordsCut } from '../pipelines/topWords.ts';
+import { rankStateBytes, rankTopWordsCut } from '../pipelines/topWords.ts';
 import { TypeScoresBuilder, type TypeScores } from '../pipelines/typeScores.ts';
 import { encodeTypeScores, TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
 import { scratch, useWasmKernels } from '../pipelines/wasmKernels.ts';
@@ -272,6 +272,27 @@ describe('SIMD kernels (WebAssembly)', () => {
     }
     // the order of tied types is part of what is compared
     expect(ties).toBeGreaterThan(100);
+  });
+
+  it('rank a reducer\'s table where it lives (its kernel memory, no copy) as the JS loops do, whatever lies past the table', () => {
+    for (const [nTypes, B] of [[300, 11], [40, 4]] as const) {
+      const ts = tiedTypeScores(nTypes, B, 7 * nTypes + B);
+      for (const [topK, minThreshold] of [[5, 0.1], [nTypes + 3, 0], [0, 0.3]] as const) {
+        const r = new TypeScoresReducer();
+        r.add(ts);
+        const home = r.finish({ scratchBytes: rankStateBytes(nTypes, B, topK) });
+        expect(home.kernelHome, 'the table stays in the reducer\'s memory').toBeDefined();
+        // junk where the ranking's state goes: it must set up all it reads
+        home.kernelHome!.scratch.u8.fill(0xa5, home.kernelHome!.freeOff);
+        const there = rankTopWordsCut(home, topK, minThreshold);
+        useWasmKernels(false);
+        try {
+          expect(there).toEqual(rankTopWordsCut(ts, topK, minThreshold));
+        } finally {
+          useWasmKernels(true);
+        }
+      }
+    }
   });
 
   it('give histograms the same counts as the JS loop for one-bin neurons inside SIMD groups (NaN, infinities, zeros of both signs)', () => {

@@ -23,8 +23,7 @@ import { matrix } from '../../pipelines/matrix.ts';
 import { throwFirstNonFinite } from '../../pipelines/moments.ts';
 import { cutSegments, groupCorpusTypes, SEGMENT_BYTES, type CorpusGrouping, type ShardTypes } from '../../pipelines/typeGrouping.ts';
 import type { ObjectInfo, ObjectStore } from '../../pipelines/ports.ts';
-import { rankScratchBytes, rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
-import { prefaultScratch } from '../../pipelines/wasmKernels.ts';
+import { rankStateBytes, rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
 import { TypeScoresBuilder, type RowsVisitor } from '../../pipelines/typeScores.ts';
 import type { Matrix } from '../../pipelines/matrix.ts';
 import type { BlockOptions } from '../../pipelines/moments.ts';
@@ -128,7 +127,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   } else {
     await sumShardByShard(ctx, store, plan, block, mu, reducer, histograms, buffers);
   }
-  const merged = reducer.finish();
+  const merged = reducer.finish({ scratchBytes: rankStateBytes(grouping.tokens.length, block.end - block.start, plan.options.topK) });
 
   // NeuroX refuses numTokens with a threshold; the table applies both (threshold, then the first topK).
   const lists = rankTopWordsCut(merged, plan.options.topK, plan.options.minThreshold);
@@ -333,9 +332,8 @@ let warmed = false;
  * its buffers). Runs the block code (grouping, reducer, histograms,
  * ranking, Parquet encoding) once over two synthetic shards of the run's
  * shape, writes nothing, and keeps a reducer for the first job, sized for
- * `types` when given and its memory touched (tables and a segment's rows),
- * the shared scratch the ranking copies the table into as well (about
- * 0.2-0.3 s on the MiniLM bench). Results never depend on it: a job starts
+ * `types` when given and its memory touched (tables, a segment's rows, the
+ * ranking's state beside the tables: about 0.2-0.3 s on the MiniLM bench). Results never depend on it: a job starts
  * from a reset reducer either way.
  */
 export function warmTypeScores(w: TypeScoresWarmUp): void {
@@ -375,7 +373,7 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
       });
     }
     histograms.encode();
-    const lists = rankTopWordsCut(reducer.finish(), w.topK, 0);
+    const lists = rankTopWordsCut(reducer.finish({ scratchBytes: rankStateBytes(nTypes, B, w.topK) }), w.topK, 0);
     encodeTopWords(topWordsRows(lists, 0, [0], B), { metadata: { warm: 'up' } });
   }
   if (spareBuffers === null && w.valueBytes !== 4) {
@@ -388,7 +386,6 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
   }
   if (spare === null && w.types !== null) {
     spare = new TypeScoresReducer({ expectedTypes: w.types });
-    spare.prepare(B, w.segmentTokens ?? n);
-    prefaultScratch(rankScratchBytes(w.types, B, w.topK));
+    spare.prepare(B, Math.max(w.segmentTokens ?? n, Math.ceil(rankStateBytes(w.types, B, w.topK) / (4 * B))));
   }
 }
