@@ -232,27 +232,33 @@
         (local.set $p (i32.add (local.get $p) (local.get $rb)))
         (local.set $k (i32.sub (local.get $k) (i32.const 1)))
         (br $rows))))
+  ;; 1 when the B f64 at $p add up to a finite number (none NaN or
+  ;; infinite: they are sums of |x - mu|, each under 2^129 x 2^31, so their
+  ;; sum cannot overflow), else 0.
+  (func $finiteSum (param $B i32) (param $p i32) (result i32)
+    (local $j i32) (local $B2 i32) (local $chk v128) (local $c f64)
+    (local.set $B2 (i32.and (local.get $B) (i32.const -2)))
+    (local.set $chk (f64x2.splat (f64.const 0)))
+    (local.set $j (i32.const 0))
+    (block $c_done
+      (loop $c_loop
+        (br_if $c_done (i32.ge_u (local.get $j) (local.get $B2)))
+        (local.set $chk (f64x2.add (local.get $chk) (v128.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 3))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
+        (br $c_loop)))
+    (local.set $c (f64.add (f64x2.extract_lane 0 (local.get $chk)) (f64x2.extract_lane 1 (local.get $chk))))
+    (if (i32.lt_u (local.get $j) (local.get $B))
+      (then (local.set $c (f64.add (local.get $c) (f64.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 3))))))))
+    (i32.eq (f64.ne (f64.sub (local.get $c) (local.get $c)) (f64.const 0)) (i32.const 0)))
   ;; A type's sums (out: f64 [B] abs, then [B] x) into row `rowIndex` of the
   ;; tables: 0, nothing added, when one of its |x - mu| sums is NaN or
   ;; infinite (their sum is then NaN or infinite: each is under 2^129 x 2^31,
   ;; no overflow); else 1, the row += the sums, or = them when isNew.
   (func $addSums (param $B i32) (param $out i32) (param $tableAbs i32) (param $tableX i32) (param $rowIndex i32) (param $isNew i32) (result i32)
     (local $j i32) (local $B2 i32) (local $j8 i32) (local $row i32) (local $ox i32) (local $ta i32) (local $tx i32)
-    (local $chk v128) (local $c f64)
     (local.set $B2 (i32.and (local.get $B) (i32.const -2)))
     (local.set $ox (i32.add (local.get $out) (i32.shl (local.get $B) (i32.const 3))))
-    (local.set $chk (f64x2.splat (f64.const 0)))
-    (local.set $j (i32.const 0))
-    (block $c_done
-      (loop $c_loop
-        (br_if $c_done (i32.ge_u (local.get $j) (local.get $B2)))
-        (local.set $chk (f64x2.add (local.get $chk) (v128.load (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3))))))
-        (local.set $j (i32.add (local.get $j) (i32.const 2)))
-        (br $c_loop)))
-    (local.set $c (f64.add (f64x2.extract_lane 0 (local.get $chk)) (f64x2.extract_lane 1 (local.get $chk))))
-    (if (i32.lt_u (local.get $j) (local.get $B))
-      (then (local.set $c (f64.add (local.get $c) (f64.load (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 3))))))))
-    (if (f64.ne (f64.sub (local.get $c) (local.get $c)) (f64.const 0))
+    (if (i32.eqz (call $finiteSum (local.get $B) (local.get $out)))
       (then (return (i32.const 0))))
     (local.set $row (i32.mul (local.get $rowIndex) (i32.shl (local.get $B) (i32.const 3))))
     (local.set $ta (i32.add (local.get $tableAbs) (local.get $row)))
@@ -319,26 +325,39 @@
     (i32.const -1))
   ;; Pass 2, a whole shard in place, added into a reducer's table: for t in
   ;; [0, nTypes), typeSums over rows order[start[t]..start[t + 1]) of the
-  ;; [rows x B] block at $data into out (f64 [2B]: abs then x); unless one of
-  ;; its |x - mu| sums is NaN or infinite (return t, nothing more added), the
-  ;; table row rowOf[t] >> 1 of tableAbs/tableX += the sums, or = them when
-  ;; rowOf[t] & 1 (a row new to the table). Returns -1 when every type went in.
+  ;; [rows x B] block at $data: when rowOf[t] & 1 (a row new to the table),
+  ;; straight into the table row rowOf[t] >> 1 of tableAbs/tableX; else into
+  ;; out (f64 [2B]: abs then x), then added to that row. Where one of its
+  ;; |x - mu| sums is NaN or infinite, returns t (an existing row gets
+  ;; nothing; a new row holds those sums, and the caller fails the block).
+  ;; Returns -1 when every type went in.
   ;; The same sums as typeSumsInto over the same rows gathered.
   (func (export "typeSumsInPlace") (param $data i32) (param $B i32) (param $order i32) (param $start i32) (param $nTypes i32)
         (param $rowOf i32) (param $mu i32) (param $out i32) (param $tableAbs i32) (param $tableX i32) (result i32)
-    (local $t i32) (local $r i32)
+    (local $t i32) (local $r i32) (local $row i32)
     (local.set $t (i32.const 0))
     (block $done
       (loop $types
         (br_if $done (i32.ge_u (local.get $t) (local.get $nTypes)))
-        (call $typeSums (local.get $data) (local.get $B) (local.get $order)
-          (i32.load (i32.add (local.get $start) (i32.shl (local.get $t) (i32.const 2))))
-          (i32.load offset=4 (i32.add (local.get $start) (i32.shl (local.get $t) (i32.const 2))))
-          (local.get $mu) (local.get $out) (i32.add (local.get $out) (i32.shl (local.get $B) (i32.const 3))))
         (local.set $r (i32.load (i32.add (local.get $rowOf) (i32.shl (local.get $t) (i32.const 2)))))
-        (if (i32.eqz (call $addSums (local.get $B) (local.get $out) (local.get $tableAbs) (local.get $tableX)
-              (i32.shr_u (local.get $r) (i32.const 1)) (i32.and (local.get $r) (i32.const 1))))
-          (then (return (local.get $t))))
+        (if (i32.and (local.get $r) (i32.const 1))
+          (then
+            ;; a row new to the table: the sums go straight into it (no copy through $out)
+            (local.set $row (i32.mul (i32.shr_u (local.get $r) (i32.const 1)) (i32.shl (local.get $B) (i32.const 3))))
+            (call $typeSums (local.get $data) (local.get $B) (local.get $order)
+              (i32.load (i32.add (local.get $start) (i32.shl (local.get $t) (i32.const 2))))
+              (i32.load offset=4 (i32.add (local.get $start) (i32.shl (local.get $t) (i32.const 2))))
+              (local.get $mu) (i32.add (local.get $tableAbs) (local.get $row)) (i32.add (local.get $tableX) (local.get $row)))
+            (if (i32.eqz (call $finiteSum (local.get $B) (i32.add (local.get $tableAbs) (local.get $row))))
+              (then (return (local.get $t)))))
+          (else
+            (call $typeSums (local.get $data) (local.get $B) (local.get $order)
+              (i32.load (i32.add (local.get $start) (i32.shl (local.get $t) (i32.const 2))))
+              (i32.load offset=4 (i32.add (local.get $start) (i32.shl (local.get $t) (i32.const 2))))
+              (local.get $mu) (local.get $out) (i32.add (local.get $out) (i32.shl (local.get $B) (i32.const 3))))
+            (if (i32.eqz (call $addSums (local.get $B) (local.get $out) (local.get $tableAbs) (local.get $tableX)
+                  (i32.shr_u (local.get $r) (i32.const 1)) (i32.const 0)))
+              (then (return (local.get $t))))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $types)))
     (i32.const -1))
