@@ -160,7 +160,37 @@ export function rankTopWordsCut(ts: TypeScores, topK: number, minThreshold: numb
   return rankCut(ts, topK, minThreshold);
 }
 
+/**
+ * A block's ranked top words as columns, without an object per word: neuron
+ * `firstNeuron + j`'s words are rows `offsets[j]` to `offsets[j + 1]`, best
+ * first; each row is a type (an index into the ranked `TypeScores`' tokens,
+ * counts and sums) and its score.
+ */
+export interface RankedTypes {
+  readonly offsets: Int32Array;
+  readonly type: Int32Array;
+  readonly score: Float64Array;
+}
+
+/** `rankTopWordsCut` as columns (a top_words table's rows come from them). */
+export function rankTopWordsColumns(ts: TypeScores, topK: number, minThreshold: number): RankedTypes {
+  if (!Number.isInteger(topK) || topK < 0) throw new InputError(`topK ${topK} is not a non-negative integer`);
+  if (Number.isNaN(minThreshold)) throw new InputError('minThreshold is NaN');
+  return rankColumns(ts, topK, minThreshold);
+}
+
 function rankCut(ts: TypeScores, k: number, minThreshold: number): TopWord[][] {
+  const { offsets, type, score } = rankColumns(ts, k, minThreshold);
+  const out: TopWord[][] = [];
+  for (let j = 0; j < ts.nNeurons; j++) {
+    const list: TopWord[] = [];
+    for (let r = offsets[j]!; r < offsets[j + 1]!; r++) list.push(topWord(ts, type[r]!, j, score[r]!));
+    out.push(list);
+  }
+  return out;
+}
+
+function rankColumns(ts: TypeScores, k: number, minThreshold: number): RankedTypes {
   const kernels = rankKernels(ts, k);
   const max = kernels ? kernels.typeMax() : bestTypeScores(ts);
   return k > 0 ? rankTopK(ts, max, k, minThreshold, kernels) : rankAll(ts, max, minThreshold);
@@ -309,7 +339,7 @@ interface TopKHeaps {
  * after it and stays out (stable). The scan is the SIMD kernel's when there
  * is one (same arithmetic, same heaps), else scanTopK.
  */
-function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number, kernels: RankKernels | null): TopWord[][] {
+function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: number, kernels: RankKernels | null): RankedTypes {
   const B = ts.nNeurons;
   const heaps = kernels?.heaps ?? {
     heapT: new Int32Array(B * k), heapS: new Float64Array(B * k), size: new Int32Array(B), bar: new Float64Array(B), screen: new Float64Array(B),
@@ -323,17 +353,19 @@ function rankTopK(ts: TypeScores, max: Float64Array, k: number, minThreshold: nu
   // Each heap emptied root first: its kept types from the worst up (below()
   // is a total order, so this is the sort by score descending, then first
   // occurrence), without a comparator call per pair.
-  const out: TopWord[][] = [];
+  const offsets = new Int32Array(B + 1);
+  for (let j = 0; j < B; j++) offsets[j + 1] = offsets[j]! + size[j]!;
+  const type = new Int32Array(offsets[B]!);
+  const score = new Float64Array(offsets[B]!);
   for (let j = 0; j < B; j++) {
     const h = j * k;
-    const list = new Array<TopWord>(size[j]!);
     for (let n = size[j]!; n > 0; n--) {
-      list[n - 1] = topWord(ts, heapT[h]!, j, heapS[h]!);
+      type[offsets[j]! + n - 1] = heapT[h]!;
+      score[offsets[j]! + n - 1] = heapS[h]!;
       if (n > 1) siftDown(heapT, heapS, h, n - 1, heapT[h + n - 1]!, heapS[h + n - 1]!);
     }
-    out.push(list);
   }
-  return out;
+  return { offsets, type, score };
 }
 
 // A neuron's screen for its max and bar (the kernel rankTopK computes the same).
@@ -416,10 +448,12 @@ function siftDown(heapT: Int32Array, heapS: Float64Array, h: number, k: number, 
 const RANK_GROUP = 8;
 
 /** numTokens = 0: every type above the threshold, per neuron, fully sorted. */
-function rankAll(ts: TypeScores, max: Float64Array, minThreshold: number): TopWord[][] {
+function rankAll(ts: TypeScores, max: Float64Array, minThreshold: number): RankedTypes {
   const B = ts.nNeurons;
   const nTypes = ts.tokens.length;
-  const out: TopWord[][] = [];
+  const offsets = new Int32Array(B + 1);
+  const types: number[] = [];
+  const scores: number[] = [];
   const group = new Float64Array(RANK_GROUP * nTypes);
   const kept: number[] = [];
   for (let j0 = 0; j0 < B; j0 += RANK_GROUP) {
@@ -432,8 +466,12 @@ function rankAll(ts: TypeScores, max: Float64Array, minThreshold: number): TopWo
       const base = i * nTypes;
       for (let t = 0; t < nTypes; t++) if (group[base + t]! > minThreshold) kept.push(t);
       kept.sort((a, b) => group[base + b]! - group[base + a]! || a - b);
-      out.push(kept.map((t) => topWord(ts, t, j0 + i, group[base + t]!)));
+      for (const t of kept) {
+        types.push(t);
+        scores.push(group[base + t]!);
+      }
+      offsets[j0 + i + 1] = types.length;
     }
   }
-  return out;
+  return { offsets, type: Int32Array.from(types), score: Float64Array.from(scores) };
 }

@@ -4,7 +4,7 @@ import { Histograms } from '../pipelines/histogram.ts';
 import { matrix, type Matrix } from '../pipelines/matrix.ts';
 import { accumulateMoments, emptyMoments, encodeMoments } from '../pipelines/moments.ts';
 import { TopSentences } from '../pipelines/topSentences.ts';
-import { rankStateBytes, rankTopWordsCut } from '../pipelines/topWords.ts';
+import { rankStateBytes, rankTopWordsColumns, rankTopWordsCut } from '../pipelines/topWords.ts';
 import { TypeScoresBuilder, type TypeScores } from '../pipelines/typeScores.ts';
 import { encodeTypeScores, TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
 import { scratch, useWasmKernels } from '../pipelines/wasmKernels.ts';
@@ -272,6 +272,23 @@ describe('SIMD kernels (WebAssembly)', () => {
     }
     // the order of tied types is part of what is compared
     expect(ties).toBeGreaterThan(100);
+  });
+
+  it('rank top words as columns (type and score rows per neuron) that hold the lists, row for row', () => {
+    const ts = tiedTypeScores(300, 11, 311);
+    for (const [topK, minThreshold] of [[5, 0.1], [0, 0.3], [400, 0]] as const) {
+      const { offsets, type, score } = rankTopWordsColumns(ts, topK, minThreshold);
+      const lists = rankTopWordsCut(ts, topK, minThreshold);
+      expect(offsets.length).toBe(12);
+      lists.forEach((list, j) => {
+        expect(offsets[j + 1]! - offsets[j]!, `neuron ${j}`).toBe(list.length);
+        list.forEach((w, i) => {
+          expect(ts.tokens[type[offsets[j]! + i]!]).toBe(w.token);
+          expect(score[offsets[j]! + i]).toBe(w.score);
+        });
+      });
+    }
+    expect(() => rankTopWordsColumns(ts, -1, 0)).toThrow('topK -1 is not a non-negative integer');
   });
 
   it('rank a reducer\'s table where it lives (its kernel memory, no copy) as the JS loops do, whatever lies past the table', () => {

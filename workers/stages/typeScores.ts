@@ -23,8 +23,8 @@ import { matrix } from '../../pipelines/matrix.ts';
 import { throwFirstNonFinite } from '../../pipelines/moments.ts';
 import { cutSegments, groupCorpusTypes, SEGMENT_BYTES, type CorpusGrouping, type ShardTypes } from '../../pipelines/typeGrouping.ts';
 import type { ObjectInfo, ObjectStore } from '../../pipelines/ports.ts';
-import { rankStateBytes, rankTopWordsCut, type TopWord } from '../../pipelines/topWords.ts';
-import { TypeScoresBuilder, type RowsVisitor } from '../../pipelines/typeScores.ts';
+import { rankStateBytes, rankTopWordsColumns, type RankedTypes } from '../../pipelines/topWords.ts';
+import { TypeScoresBuilder, type RowsVisitor, type TypeScores } from '../../pipelines/typeScores.ts';
 import type { Matrix } from '../../pipelines/matrix.ts';
 import type { BlockOptions } from '../../pipelines/moments.ts';
 import { TypeScoresReducer } from '../../pipelines/typeScoresReduce.ts';
@@ -130,10 +130,10 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const merged = reducer.finish({ scratchBytes: rankStateBytes(grouping.tokens.length, block.end - block.start, plan.options.topK) });
 
   // NeuroX refuses numTokens with a threshold; the table applies both (threshold, then the first topK).
-  const lists = rankTopWordsCut(merged, plan.options.topK, plan.options.minThreshold);
-  const rows = topWordsRows(lists, block.start, plan.layers, plan.model.dModel);
+  const ranked = rankTopWordsColumns(merged, plan.options.topK, plan.options.minThreshold);
+  const rows = topWordsRows(ranked, merged, block.start, plan.layers, plan.model.dModel);
   const n = rows.layer.length;
-  spare = reducer; // `merged` and `lists` are not used past this point
+  spare = reducer; // `merged` is not used past this point
   spareBuffers = buffers;
   await store.put(renderKeys(plan.runId).histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
   const key = keys.topWordsBlock(block.index);
@@ -267,34 +267,34 @@ function addShard(
   if (!counted) histograms.add(values);
 }
 
-/** A block's ranked lists (neuron `firstNeuron + j` is `lists[j]`) as top_words.parquet's columns. */
-function topWordsRows(lists: readonly (readonly TopWord[])[], firstNeuron: number, layers: readonly number[], dModel: number): TopWordsInput {
-  let n = 0;
-  for (const l of lists) n += l.length;
+/** A block's ranked types (neuron `firstNeuron + j`'s are rows `offsets[j]..offsets[j + 1]`) as top_words.parquet's columns. */
+function topWordsRows(ranked: RankedTypes, ts: TypeScores, firstNeuron: number, layers: readonly number[], dModel: number): TopWordsInput {
+  const { offsets, type, score } = ranked;
+  const n = type.length;
+  const B = ts.nNeurons;
   const layer = new Int32Array(n);
   const neuron = new Int32Array(n);
   const globalNeuron = new Int32Array(n);
   const rank = new Int32Array(n);
   const token: string[] = new Array<string>(n);
-  const score = new Float64Array(n);
   const count = new Float64Array(n);
   const mean = new Float64Array(n);
-  let r = 0;
-  lists.forEach((list, j) => {
+  for (let j = 0; j < B; j++) {
     const g = firstNeuron + j;
-    list.forEach((w, k) => {
-      layer[r] = layers[Math.floor(g / dModel)]!;
+    const l = layers[Math.floor(g / dModel)]!;
+    for (let r = offsets[j]!; r < offsets[j + 1]!; r++) {
+      const t = type[r]!;
+      const c = ts.count[t]!;
+      layer[r] = l;
       neuron[r] = g % dModel;
       globalNeuron[r] = g;
-      rank[r] = k;
-      token[r] = w.token;
-      score[r] = w.score;
-      count[r] = w.count;
-      mean[r] = w.mean;
-      r++;
-    });
-  });
-  return { layer, neuron, globalNeuron, rank, token, score, count, mean };
+      rank[r] = r - offsets[j]!;
+      token[r] = ts.tokens[t]!;
+      count[r] = c;
+      mean[r] = ts.sumX[t * B + j]! / c; // topWords.ts topWord's arithmetic
+    }
+  }
+  return { layer, neuron, globalNeuron, rank, token, score: Float64Array.from(score), count, mean };
 }
 
 /** The shape of a run's pass-2 jobs, for `warmTypeScores`. */
@@ -373,8 +373,8 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
       });
     }
     histograms.encode();
-    const lists = rankTopWordsCut(reducer.finish({ scratchBytes: rankStateBytes(nTypes, B, w.topK) }), w.topK, 0);
-    encodeTopWords(topWordsRows(lists, 0, [0], B), { metadata: { warm: 'up' } });
+    const merged = reducer.finish({ scratchBytes: rankStateBytes(nTypes, B, w.topK) });
+    encodeTopWords(topWordsRows(rankTopWordsColumns(merged, w.topK, 0), merged, 0, [0], B), { metadata: { warm: 'up' } });
   }
   if (spareBuffers === null && w.valueBytes !== 4) {
     // float16 groups are read into these: each one filled once, so the first job's reads do not fault its pages in
