@@ -81,9 +81,8 @@ export class TypeScoresReducer implements TypeScoresSink {
     if (sc === null) return this.abandon();
     this.views(sc);
     sc.f64.set(this.block!.mu, layout.muOff / 8);
+    // finish takes the types' tokens and first occurrences from the grouping
     this.tokens = g.tokens as string[];
-    this.firstShard = Array.from(g.firstShard);
-    this.firstOffset = Array.from(g.firstOffset);
     this.count.set(g.count);
     for (const s of g.shards) this.shards.add(s);
     this.corpus = { grouping: g, layout, sc };
@@ -374,18 +373,19 @@ export class TypeScoresReducer implements TypeScoresSink {
     const n = this.tokens.length;
     const B = b.nNeurons;
     const { firstShard, firstOffset } = this;
+    const grouping = this.corpus?.grouping;
     const before = (x: number, y: number): number => firstShard[x]! - firstShard[y]! || firstOffset[x]! - firstOffset[y]!;
     // Shards added in order (every pipeline run) leave the rows in
-    // first-occurrence order already: checked in one pass, not sorted.
+    // first-occurrence order already: checked in one pass, not sorted. A
+    // grouped corpus numbers its types in that order.
     let ordered = true;
-    for (let i = 1; i < n && ordered; i++) ordered = before(i - 1, i) < 0;
-    const perm = Array.from({ length: n }, (_, i) => i);
-    if (!ordered) perm.sort(before);
+    for (let i = 1; i < n && ordered && !grouping; i++) ordered = before(i - 1, i) < 0;
+    const perm = ordered ? null : Array.from({ length: n }, (_, i) => i).sort(before);
     let count = this.count.subarray(0, n);
     let sumAbs = this.sumAbs.subarray(0, n * B);
     let sumX = this.sumX.subarray(0, n * B);
     // Only when partials came in out of shard order do rows need moving.
-    if (!ordered && !perm.every((v, i) => v === i)) {
+    if (perm && !perm.every((v, i) => v === i)) {
       count = Float64Array.from(perm, (i) => this.count[i]!);
       sumAbs = new Float64Array(n * B);
       sumX = new Float64Array(n * B);
@@ -411,9 +411,9 @@ export class TypeScoresReducer implements TypeScoresSink {
       nNeurons: B,
       mu: Float64Array.from(b.mu),
       shards: Int32Array.from([...this.shards].sort((x, y) => x - y)),
-      tokens: perm.map((i) => this.tokens[i]!),
-      firstShard: Int32Array.from(perm, (i) => this.firstShard[i]!),
-      firstOffset: Float64Array.from(perm, (i) => this.firstOffset[i]!),
+      tokens: grouping?.tokens ?? (perm ? perm.map((i) => this.tokens[i]!) : this.tokens.slice()),
+      firstShard: grouping?.firstShard ?? (perm ? Int32Array.from(perm, (i) => firstShard[i]!) : Int32Array.from(firstShard)),
+      firstOffset: grouping?.firstOffset ?? (perm ? Float64Array.from(perm, (i) => firstOffset[i]!) : Float64Array.from(firstOffset)),
       count,
       sumAbs,
       sumX,
