@@ -50,6 +50,9 @@ export interface RenderKeys {
   bounds(block: number): string;
   /** Merged histograms of one block. */
   histogramsBlock(block: number): string;
+  /** One block's rows of top_sentences.parquet and histograms.parquet (Parquet files the finish concatenates), written by pass 2. */
+  topSentencesPart(block: number): string;
+  histogramsPart(block: number): string;
   /** Per-block render records (presence = the block's renders are written), JSON. */
   readonly renderedPrefix: string;
   rendered(block: number): string;
@@ -66,6 +69,8 @@ export function renderKeys(runId: string): RenderKeys {
     topSentencesBlock: (block) => `${prefix}top-sentences/${blockName(block)}.bin`,
     bounds: (block) => `${prefix}bounds/${blockName(block)}.f64`,
     histogramsBlock: (block) => `${prefix}histograms/${blockName(block)}.bin`,
+    topSentencesPart: (block) => `${prefix}top-sentences/${blockName(block)}.parquet`,
+    histogramsPart: (block) => `${prefix}histograms/${blockName(block)}.parquet`,
     renderedPrefix: `${prefix}rendered/`,
     rendered: (block) => `${prefix}rendered/${blockName(block)}.json`,
     of: (path) => `${prefix}${path}`,

@@ -131,7 +131,7 @@ describe('embedded runner on stage threads', () => {
     expect(r.topWordRows).toBeGreaterThan(0);
   }, 120_000);
 
-  it("writes top_sentences.parquet at the end from the blocks' parts, refusing a part that is another block's or corrupt, naming it", async () => {
+  it("writes top_sentences.parquet at the end from the blocks' Parquet parts, refusing a part that is another block's or corrupt, naming it, and making a missing one from the block's partial", async () => {
     const out = join(dir, 'tops');
     const r = await runEmbedded(request(out, 'tops'), { jobs: 1 });
     const store = openStore(out);
@@ -142,13 +142,24 @@ describe('embedded runner on stage threads', () => {
     expect(await writeTopSentencesParquet(store, manifest)).toBe(480);
     expect(await store.get(rk.topSentences)).toEqual(written);
     expect((await readTable(topSentencesTable, written)).globalNeuron.length).toBe(480);
-    const block0 = rk.topSentencesBlock(0);
-    await store.put(block0, await store.get(rk.topSentencesBlock(1)));
-    await expect(writeTopSentencesParquet(store, manifest)).rejects.toThrow(new InputError(`${store.location}${block0}: part of neurons [4, 8), block 0 is [0, 4)`));
-    await store.put(block0, new Uint8Array(7));
+    // the blocks' Parquet parts (pass 2's): another block's, or corrupt, is refused by name
+    const part0 = rk.topSentencesPart(0);
+    const own = await store.get(part0);
+    await store.put(part0, await store.get(rk.topSentencesPart(1)));
+    await expect(writeTopSentencesParquet(store, manifest)).rejects.toThrow(new InputError(`${store.location}${part0}: part of neurons [4, 8), block 0 is [0, 4)`));
+    await store.put(part0, new Uint8Array(7));
     const err = await writeTopSentencesParquet(store, manifest).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toContain(`${store.location}${block0}`);
+    expect((err as Error).message).toContain(`${store.location}${part0}`);
+    // a missing part (a run an older version started) is made from the block's top sentences: the same bytes
+    await store.delete(part0);
+    expect(await writeTopSentencesParquet(store, manifest)).toBe(480);
+    expect(await store.get(rk.topSentences)).toEqual(written);
+    await store.put(part0, own);
+    const block0 = rk.topSentencesBlock(0);
+    await store.delete(part0);
+    await store.put(block0, await store.get(rk.topSentencesBlock(1)));
+    await expect(writeTopSentencesParquet(store, manifest)).rejects.toThrow(new InputError(`${store.location}${block0}: part of neurons [4, 8), block 0 is [0, 4)`));
   });
 
   it('fails a run whose model folder is missing with the model named, stage threads and all', async () => {

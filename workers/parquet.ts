@@ -312,7 +312,7 @@ export async function concatParquetFiles<S extends ParquetTableSpec>(
   store: ObjectStore,
   key: string,
   parts: readonly string[],
-  options?: Pick<ParquetWriteOptions, 'metadata'>,
+  options?: Pick<ParquetWriteOptions, 'metadata'> & ConcatOptions,
 ): Promise<{ rows: number; bytes: number }> {
   const upload = openUpload(store, key, { contentType: PARQUET_CONTENT_TYPE });
   const expected = JSON.stringify(parquetSchemaOf(spec).map(schemaShape));
@@ -320,9 +320,12 @@ export async function concatParquetFiles<S extends ParquetTableSpec>(
   let rows = 0n;
   try {
     await upload.write(new Uint8Array([0x50, 0x41, 0x52, 0x31])); // PAR1
-    for (const part of parts) {
+    for (const [i, part] of parts.entries()) {
       const what = `${store.location}${part}`;
-      const bytes = await store.get(part);
+      const bytes = await store.get(part).catch(async (err: unknown) => {
+        if (!(err instanceof NotFoundError) || !options?.missing) throw err;
+        return await options.missing(i);
+      });
       let meta: FileMetaData;
       try {
         meta = parquetMetadata(bytes);
@@ -330,6 +333,7 @@ export async function concatParquetFiles<S extends ParquetTableSpec>(
         throw new InputError(`${what}: not a readable Parquet file (${(err as Error).message})`);
       }
       if (JSON.stringify(meta.schema.map(schemaShape)) !== expected) throw new InputError(`${what}: not a ${spec.table} file (schema differs)`);
+      options?.check?.(i, meta, what);
       // the part's row groups span [4, end): PAR1, then column chunks back to back
       let end = 4;
       for (const rg of meta.row_groups) {
@@ -354,6 +358,33 @@ export async function concatParquetFiles<S extends ParquetTableSpec>(
     throw err;
   }
   return { rows: Number(rows), bytes: upload.bytes };
+}
+
+export interface ConcatOptions {
+  /** The bytes of part i when its key is missing (a part an older version did not write, say). */
+  readonly missing?: (i: number) => Promise<Uint8Array>;
+  /** Checks part i's footer (read by hyparquet) before its row groups are copied; throws to refuse it. */
+  readonly check?: (i: number, meta: FileMetaData, what: string) => void;
+}
+
+/**
+ * The smallest and largest value of an INT32 column over a file's row
+ * groups, from the column chunks' statistics (null where a chunk has none).
+ */
+export function int32Range(meta: FileMetaData, column: string): { min: number; max: number } | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const rg of meta.row_groups) {
+    const c = rg.columns.find((x) => x.meta_data?.path_in_schema.join('.') === column);
+    const st = c?.meta_data?.statistics;
+    if (!st) return null;
+    const lo = Number(st.min_value ?? st.min);
+    const hi = Number(st.max_value ?? st.max);
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
+    min = Math.min(min, lo);
+    max = Math.max(max, hi);
+  }
+  return { min, max };
 }
 
 /** What must agree between the parts' schemas (names, types, repetition, annotations). */

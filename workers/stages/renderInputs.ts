@@ -26,11 +26,12 @@ import { decodeGroup, decodeTokens, groupRange, readShardHeader, tokensRange } f
 import { TopSentences } from '../../pipelines/topSentences.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
 import { histogramsTable, topSentencesTable, type ParquetTableSpec, type TableInput } from '../../schemas/parquet.ts';
-import { ParquetTableWriter } from '../parquet.ts';
+import { concatParquetFiles, encodeTable, int32Range, PARQUET_CONTENT_TYPE } from '../parquet.ts';
 import { fileMetadata } from './analyze.ts';
 import { mapInOrder } from './ordered.ts';
 
 const BINARY = { contentType: 'application/octet-stream' } as const;
+const PARQUET = { contentType: PARQUET_CONTENT_TYPE } as const;
 
 // ---------------------------------------------------------------- pass 1, per shard
 
@@ -112,44 +113,68 @@ export async function reduceTopSentences(store: ObjectStore, manifest: Manifest,
 // ---------------------------------------------------------------- finish
 
 /**
- * Writes top_sentences.parquet from the blocks' top sentences, in block
- * order: at the end of the run rather than in reduce-moments, where encoding
- * it (about 0.15 s on the MiniLM bench) held up pass 2.
+ * Writes top_sentences.parquet from the blocks' Parquet parts (written by
+ * pass 2, `blockTablesParts`), in block order: their row groups are copied,
+ * not decoded. A part that is missing (a run an older version started) is
+ * made from the block's top sentences here; one that is another block's or
+ * corrupt fails it, naming the part.
  */
 export async function writeTopSentencesParquet(store: ObjectStore, manifest: Manifest): Promise<number> {
   const rk = renderKeys(manifest.plan.runId);
-  return writeFromBlocks(store, manifest, topSentencesTable, rk.topSentences, rk.topSentencesBlock, TopSentences.decode, (t) => t.toColumns(manifest.plan.model.dModel, manifest.plan.layers));
+  return writeFromBlocks(store, manifest, topSentencesTable, rk.topSentences, rk.topSentencesPart, rk.topSentencesBlock, TopSentences.decode, (t) => t.toColumns(manifest.plan.model.dModel, manifest.plan.layers));
 }
 
-/** Concatenates the blocks' histograms, in block order, into histograms.parquet. */
+/** Concatenates the blocks' histograms, in block order, into histograms.parquet (as `writeTopSentencesParquet`). */
 export async function writeHistogramsParquet(store: ObjectStore, manifest: Manifest): Promise<number> {
   const rk = renderKeys(manifest.plan.runId);
-  return writeFromBlocks(store, manifest, histogramsTable, rk.histograms, rk.histogramsBlock, Histograms.decode, (h) => h.toColumns(manifest.plan.model.dModel, manifest.plan.layers));
+  return writeFromBlocks(store, manifest, histogramsTable, rk.histograms, rk.histogramsPart, rk.histogramsBlock, Histograms.decode, (h) => h.toColumns(manifest.plan.model.dModel, manifest.plan.layers));
 }
 
 /**
- * Writes a table at `key` from each block's part (at `partKey(block)`), in
- * block order, streaming; a part that is missing, corrupt or another
- * block's fails it, naming the part.
+ * One block's rows of top_sentences.parquet and histograms.parquet as the
+ * Parquet parts the finish concatenates, written by the block's pass-2 job
+ * (where the blocks run side by side, instead of one after another at the
+ * end). `top` and `histograms` are the block's (checked by the caller).
  */
-async function writeFromBlocks<P extends { readonly firstNeuron: number; readonly nNeurons: number }, S extends ParquetTableSpec>(
-  store: ObjectStore, manifest: Manifest, spec: S, key: string, partKey: (block: number) => string,
-  decode: (bytes: Uint8Array, what: string) => P, rows: (part: P) => TableInput<S>,
-): Promise<number> {
-  const writer = new ParquetTableWriter(spec, store, key, { metadata: fileMetadata(manifest) });
-  try {
-    for (const b of manifest.plan.blocks) {
-      const what = `${store.location}${partKey(b.index)}`;
-      const part = decode(await store.get(partKey(b.index)), what);
-      if (part.firstNeuron !== b.start || part.nNeurons !== b.end - b.start) {
-        throw new InputError(`${what}: part of neurons [${part.firstNeuron}, ${part.firstNeuron + part.nNeurons}), block ${b.index} is [${b.start}, ${b.end})`);
-      }
-      await writer.write(rows(part));
-    }
-  } catch (err) {
-    await writer.abort(err);
-    throw err;
-  }
-  return (await writer.close()).rows;
+export async function writeBlockTables(store: ObjectStore, manifest: Manifest, block: number, top: TopSentences, histograms: Histograms): Promise<void> {
+  const { plan } = manifest;
+  const rk = renderKeys(plan.runId);
+  const options = { metadata: fileMetadata(manifest) };
+  await store.put(rk.topSentencesPart(block), encodeTable(topSentencesTable, top.toColumns(plan.model.dModel, plan.layers), options), PARQUET);
+  await store.put(rk.histogramsPart(block), encodeTable(histogramsTable, histograms.toColumns(plan.model.dModel, plan.layers), options), PARQUET);
 }
 
+/**
+ * Writes a table at `key` from each block's Parquet part (at
+ * `partKey(block)`), in block order, streaming; a missing part is encoded
+ * from the block's binary partial (at `binaryKey(block)`). A part whose rows
+ * are another block's neurons (by its global_neuron statistics, or the
+ * partial's range), or that is corrupt, fails it, naming the part.
+ */
+async function writeFromBlocks<P extends { readonly firstNeuron: number; readonly nNeurons: number }, S extends ParquetTableSpec>(
+  store: ObjectStore, manifest: Manifest, spec: S, key: string, partKey: (block: number) => string, binaryKey: (block: number) => string,
+  decode: (bytes: Uint8Array, what: string) => P, rows: (part: P) => TableInput<S>,
+): Promise<number> {
+  const { blocks } = manifest.plan;
+  const metadata = fileMetadata(manifest);
+  const outside = (what: string, first: number, end: number, b: (typeof blocks)[number]): InputError =>
+    new InputError(`${what}: part of neurons [${first}, ${end}), block ${b.index} is [${b.start}, ${b.end})`);
+  const { rows: n } = await concatParquetFiles(spec, store, key, blocks.map((b) => partKey(b.index)), {
+    metadata,
+    missing: async (i) => {
+      const b = blocks[i]!;
+      const what = `${store.location}${binaryKey(b.index)}`;
+      const part = decode(await store.get(binaryKey(b.index)), what);
+      if (part.firstNeuron !== b.start || part.nNeurons !== b.end - b.start) throw outside(what, part.firstNeuron, part.firstNeuron + part.nNeurons, b);
+      return encodeTable(spec, rows(part), { metadata });
+    },
+    check: (i, meta, what) => {
+      const b = blocks[i]!;
+      if (meta.num_rows === 0n) return;
+      const range = int32Range(meta, 'global_neuron');
+      if (range === null) throw new InputError(`${what}: no global_neuron statistics to check its block by`);
+      if (range.min < b.start || range.max >= b.end) throw outside(what, range.min, range.max + 1, b);
+    },
+  });
+  return n;
+}

@@ -32,6 +32,9 @@ import type { TypeScoresJob, TypeScoresResult } from '../../schemas/jobs.ts';
 import type { TopWordsInput } from '../../schemas/parquet.ts';
 import { encodeTopWords, PARQUET_CONTENT_TYPE } from '../parquet.ts';
 import { fileMetadata } from './analyze.ts';
+import { readPartial } from './render.ts';
+import { writeBlockTables } from './renderInputs.ts';
+import { TopSentences } from '../../pipelines/topSentences.ts';
 import type { StageContext } from './context.ts';
 import { readManifest } from './manifest.ts';
 import { mapInOrder } from './ordered.ts';
@@ -135,7 +138,13 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const n = rows.layer.length;
   spare = reducer; // `merged` is not used past this point
   spareBuffers = buffers;
-  await store.put(renderKeys(plan.runId).histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
+  const rk = renderKeys(plan.runId);
+  await store.put(rk.histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
+  const top = await readPartial(store, rk.topSentencesBlock(block.index), TopSentences.decode);
+  if (top.firstNeuron !== block.start || top.nNeurons !== block.end - block.start) {
+    throw new InputError(`${store.location}${rk.topSentencesBlock(block.index)}: top sentences of neurons [${top.firstNeuron}, ${top.firstNeuron + top.nNeurons}), block ${block.index} is [${block.start}, ${block.end})`);
+  }
+  await writeBlockTables(store, manifest, block.index, top, histograms);
   const key = keys.topWordsBlock(block.index);
   await store.put(key, encodeTopWords(rows, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
   return { version: 1, runId: plan.runId, block: block.index, nTypes: merged.tokens.length, rows: n, key };
