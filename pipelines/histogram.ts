@@ -133,47 +133,57 @@ export class Histograms {
     return this.layout(0).end;
   }
 
-  // addAt's layout from byte `at`: nBins i32 [B] (padded to 8 bytes); min,
-  // scale, eps, top, cb f64 [B]; edges f64 [B x (bins + 1)]; nan i32 [B]
-  // (padded); counts i32 [B x bins].
+  // addAt's layout from byte `at`: nBins i32 [B] (padded to 16 bytes); min,
+  // scale f64 [B]; min32, scale32, eps, top f32 [B], cbase i32 [B] (each
+  // padded to 16 bytes); edges f64 [B x (bins + 1)]; nan i32 [B] (padded);
+  // counts i32 [B x bins].
   private layout(at: number) {
     const B = this.nNeurons;
-    const n8 = Math.ceil(B / 2) * 8;
-    const minOff = at + n8;
+    const n16 = Math.ceil(B / 4) * 16;
+    const minOff = at + n16;
     const scaleOff = minOff + 8 * B;
-    const epsOff = scaleOff + 8 * B;
-    const topOff = epsOff + 8 * B;
-    const cbOff = topOff + 8 * B;
-    const edgesOff = cbOff + 8 * B;
+    const min32Off = scaleOff + 8 * B;
+    const scale32Off = min32Off + n16;
+    const epsOff = scale32Off + n16;
+    const topOff = epsOff + n16;
+    const cbaseOff = topOff + n16;
+    const edgesOff = cbaseOff + n16;
     const nanOff = edgesOff + 8 * this.edges.length;
-    const countsOff = nanOff + n8;
-    return { minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff, end: countsOff + 4 * this.counts.length };
+    const countsOff = nanOff + n16;
+    return { minOff, scaleOff, min32Off, scale32Off, epsOff, topOff, cbaseOff, edgesOff, nanOff, countsOff, end: countsOff + 4 * this.counts.length };
   }
 
   /**
    * `add` for `rows` rows of this block's neurons that already sit in kernel
    * memory: `[rows x nNeurons]` float32 at byte `dataOff` of `sc`, the
-   * kernel's terms written at byte `at` (8-aligned; `stateBytes` long, clear
+   * kernel's terms written at byte `at` (16-aligned; `stateBytes` long, clear
    * of the rows). The kernel counts in i32 (one increment per value; fewer
    * than 2^31 values per call), added into the float64 counts after.
    */
   addAt(sc: Scratch, dataOff: number, rows: number, at: number): void {
     const B = this.nNeurons;
     const { counts, nan, nBinsOf, scale, min, bins, edges } = this;
-    const { minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff } = this.layout(at);
-    const { f64, i32, kernels } = sc;
+    const { minOff, scaleOff, min32Off, scale32Off, epsOff, topOff, cbaseOff, edgesOff, nanOff, countsOff } = this.layout(at);
+    const { f64, f32, i32, kernels } = sc;
     i32.set(nBinsOf, at / 4);
-    // the kernel's own per-neuron terms (histogramAdd in topWordsKernels.wat)
-    for (let j = 0; j < B; j++) {
-      f64[epsOff / 8 + j] = nBinsOf[j]! > 1 ? 2 ** -13 : 0;
-      f64[topOff / 8 + j] = nBinsOf[j]! - 1;
-      f64[cbOff / 8 + j] = 2 ** 52 + countsOff + 4 * j * bins;
-    }
     f64.set(min, minOff / 8);
     f64.set(scale, scaleOff / 8);
+    // the float32 path's terms (histogramAdd in topWordsKernels.wat)
+    for (let j = 0; j < B; j++) {
+      const n = nBinsOf[j]!;
+      const m32 = Math.fround(min[j]!);
+      const s32 = Math.fround(scale[j]!);
+      const exact = m32 === min[j] && (s32 === 0 || (Math.abs(s32) >= 2 ** -100 && Math.abs(s32) <= 2 ** 100));
+      f32[min32Off / 4 + j] = m32;
+      f32[scale32Off / 4 + j] = s32;
+      f32[epsOff / 4 + j] = !exact ? Number.NaN : n > 1 ? 2 ** -13 + (n + 1) * 2 ** -20 : 0;
+      f32[topOff / 4 + j] = n - 1;
+      // the kernel adds 4 x the bits of (bin + 2^23) as float32: 4 * (0x4b000000 + bin)
+      i32[cbaseOff / 4 + j] = (countsOff + 4 * j * bins - 4 * 0x4b000000) | 0;
+    }
     f64.set(edges, edgesOff / 8);
     i32.fill(0, nanOff / 4, countsOff / 4 + counts.length);
-    kernels.histogramAdd(dataOff, rows, B, bins, at, minOff, scaleOff, epsOff, topOff, cbOff, edgesOff, nanOff, countsOff);
+    kernels.histogramAdd(dataOff, rows, B, bins, at, minOff, scaleOff, min32Off, scale32Off, epsOff, topOff, cbaseOff, edgesOff, nanOff, countsOff);
     for (let j = 0; j < B; j++) nan[j]! += i32[nanOff / 4 + j]!;
     for (let p = 0; p < counts.length; p++) counts[p]! += i32[countsOff / 4 + p]!;
   }

@@ -39,10 +39,11 @@ export interface TopWordsKernels {
   sentenceScan(data: number, rows: number, B: number, bestAbs: number, bestVal: number, bestTok: number, mx: number, mn: number): void;
   /**
    * Histograms, the f32 `[rows x B]` block at `data`: each value's bin count (i32) += 1, or its
-   * neuron's NaN count (i32). eps, top, cb: the kernel's per-neuron f64 terms (topWordsKernels.wat).
+   * neuron's NaN count (i32). min32, scale32, eps, top (f32) and cbase (i32): the kernel's per-neuron
+   * terms for its float32 path (topWordsKernels.wat); min, scale (f64) and edges: the exact path's.
    */
-  histogramAdd(data: number, rows: number, B: number, bins: number, nBins: number, min: number, scale: number, eps: number, top: number, cb: number,
-    edges: number, nan: number, counts: number): void;
+  histogramAdd(data: number, rows: number, B: number, bins: number, nBins: number, min: number, scale: number,
+    min32: number, scale32: number, eps: number, top: number, cbase: number, edges: number, nan: number, counts: number): void;
   /**
    * Top words, topWords.ts bestTypeScores: per neuron the largest sumAbs / count over the
    * types of the f64 `[nTypes x B]` table at `sumAbs` (counts f64 `[nTypes]`), into max;

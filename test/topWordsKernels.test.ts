@@ -226,6 +226,37 @@ describe('SIMD kernels (WebAssembly)', () => {
     expect(simd).toEqual(js);
   });
 
+  it('give histograms the same counts as the JS loop with 10,000 bins (float32 rounding of r against the bin width) and bounds float32 cannot hold', () => {
+    const cols = 8;
+    const bins = 10_000;
+    const m = data(70_007, cols, 77);
+    const { min, max } = columnBounds(m);
+    // neuron 5: a narrow range whose min is not a float32 (its values go the exact way;
+    // in another SIMD group than neuron 0, whose values near edges send its group the exact way)
+    min[5] = 1000.0001;
+    max[5] = Math.fround(1000.01);
+    const h0 = new Histograms({ firstNeuron: 0, min, max, bins });
+    const ulps = (x: number, k: number): number => {
+      const f = new Float32Array([x]);
+      new Int32Array(f.buffer)[0]! += k;
+      return f[0]!;
+    };
+    // neurons 0 and 5: values on and up to 3 float32 steps beside every edge
+    let r = 0;
+    for (let b = 0; b <= bins; b++) {
+      for (let k = -3; k <= 3; k++, r++) {
+        for (const j of [0, 5]) m.data[r * cols + j] = Math.min(max[j]!, Math.max(min[j]!, ulps(Math.fround(h0.edge(j, b)), k)));
+      }
+    }
+    const bytes = (): Uint8Array => {
+      const h = new Histograms({ firstNeuron: 0, min, max, bins });
+      h.add(m);
+      return h.encode();
+    };
+    const [simd, js] = simdAndJs(bytes);
+    expect(simd).toEqual(js);
+  });
+
   it('give histograms the same counts as the JS loop for values on and next to every edge of every neuron (SIMD lanes)', () => {
     const cols = 8;
     const bins = 16;

@@ -458,28 +458,28 @@
       (i32.shl (i32.add (i32.mul (local.get $j) (local.get $bins)) (local.get $b)) (i32.const 2))))
     (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1))))
   ;; Histograms, one block: every value of the [rows x B] f32 block at $data,
-  ;; row by row, as $histogramOne. Four neurons at a time, bins in SIMD: with
-  ;; r = (x - min) * scale, the bin is a = floor(r - eps) when that equals
-  ;; floor(r + eps) and lies in [0, top = nBins - 1]. eps = 2^-13 (r is that
-  ;; much of a bin's width or more from an edge; the edges' and r's rounding
-  ;; are below 1e-9 of it), 0 for one-bin neurons (scale 0: r = 0, bin 0). A
-  ;; group with another lane (NaN or infinite r, near an edge, out of range)
-  ;; goes value by value, against the edges. Counts are i32 (one call adds
-  ;; fewer than 2^31 values): a count's address is cb + 4 * a in float64 with
-  ;; cb = 2^52 + the byte address of counts[j * bins], so its low 32 bits are
-  ;; the address (exact: integers below 2^52), no float to int conversion.
-  ;; nBins i32 [B]; min, scale, eps, top, cb f64 [B]; edges f64
-  ;; [B x (bins + 1)]; nan i32 [B]; counts i32 [B x bins]. As Histograms.add
-  ;; (pipelines/histogram.ts).
+  ;; row by row, as $histogramOne. Four neurons at a time in float32: with
+  ;; r = (x - min32) * scale32, the bin is a = floor(r - eps) when that equals
+  ;; floor(r + eps) and lies in [0, top = nBins - 1]. eps = 2^-13 + (nBins +
+  ;; 1) * 2^-20 (r is 2^-13 of a bin's width or more from an edge, past
+  ;; float32's rounding of r, at most 4 * 2^-24 of it, and the edges' and
+  ;; float64's rounding, below 1e-9), 0 for one-bin neurons (scale 0: r = 0,
+  ;; bin 0); NaN for a neuron whose min or scale float32 cannot hold (every
+  ;; value then goes the exact way). A group with another lane (NaN or
+  ;; infinite r, near an edge, out of range) goes value by value, against the
+  ;; edges. Counts are i32 (one call adds fewer than 2^31 values) at the byte
+  ;; address cbase + 4 * a. nBins i32 [B]; min, scale f64 [B] (the exact
+  ;; path's); min32, scale32, eps, top f32 [B]; cbase i32 [B] (the address of
+  ;; counts[j * bins] - 4 * 0x4b000000, wrapping); edges f64 [B x (bins + 1)]; nan i32 [B]; counts i32
+  ;; [B x bins]. As Histograms.add (pipelines/histogram.ts).
   (func (export "histogramAdd") (param $data i32) (param $rows i32) (param $B i32) (param $bins i32)
-        (param $nBins i32) (param $min i32) (param $scale i32) (param $eps i32) (param $top i32) (param $cb i32)
+        (param $nBins i32) (param $min i32) (param $scale i32) (param $min32 i32) (param $scale32 i32) (param $eps i32) (param $top i32) (param $cbase i32)
         (param $edges i32) (param $nan i32) (param $counts i32)
-    (local $r i32) (local $j i32) (local $jj i32) (local $p i32) (local $B4 i32) (local $j8 i32) (local $j4 i32) (local $c i32)
-    (local $v v128) (local $rlo v128) (local $rhi v128) (local $alo v128) (local $ahi v128) (local $elo v128) (local $ehi v128)
-    (local $tlo v128) (local $thi v128) (local $zero v128) (local $four v128)
+    (local $r i32) (local $j i32) (local $jj i32) (local $p i32) (local $B4 i32) (local $j4 i32) (local $c i32)
+    (local $v v128) (local $x v128) (local $e v128) (local $a v128) (local $zero v128) (local $magic v128)
     (local.set $B4 (i32.and (local.get $B) (i32.const -4)))
-    (local.set $zero (f64x2.splat (f64.const 0)))
-    (local.set $four (f64x2.splat (f64.const 4)))
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $magic (f32x4.splat (f32.const 8388608)))
     (local.set $p (local.get $data))
     (local.set $r (i32.const 0))
     (block $done
@@ -490,37 +490,27 @@
           (loop $cols
             (br_if $simd_done (i32.ge_u (local.get $j) (local.get $B4)))
             (local.set $j4 (i32.shl (local.get $j) (i32.const 2)))
-            (local.set $j8 (i32.shl (local.get $j) (i32.const 3)))
             (local.set $v (v128.load (i32.add (local.get $p) (local.get $j4))))
-            (local.set $rlo (f64x2.mul
-              (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (v128.load (i32.add (local.get $min) (local.get $j8))))
-              (v128.load (i32.add (local.get $scale) (local.get $j8)))))
-            (local.set $rhi (f64x2.mul
-              (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $p) (local.get $j4))))
-                (v128.load offset=16 (i32.add (local.get $min) (local.get $j8))))
-              (v128.load offset=16 (i32.add (local.get $scale) (local.get $j8)))))
-            (local.set $elo (v128.load (i32.add (local.get $eps) (local.get $j8))))
-            (local.set $ehi (v128.load offset=16 (i32.add (local.get $eps) (local.get $j8))))
-            (local.set $tlo (v128.load (i32.add (local.get $top) (local.get $j8))))
-            (local.set $thi (v128.load offset=16 (i32.add (local.get $top) (local.get $j8))))
-            (local.set $alo (f64x2.floor (f64x2.sub (local.get $rlo) (local.get $elo))))
-            (local.set $ahi (f64x2.floor (f64x2.sub (local.get $rhi) (local.get $ehi))))
-            (if (i64x2.all_true (v128.and
-                  (v128.and
-                    (v128.and (f64x2.eq (local.get $alo) (f64x2.floor (f64x2.add (local.get $rlo) (local.get $elo))))
-                      (v128.and (f64x2.ge (local.get $alo) (local.get $zero)) (f64x2.le (local.get $alo) (local.get $tlo))))
-                    (f64x2.eq (local.get $ahi) (f64x2.floor (f64x2.add (local.get $rhi) (local.get $ehi)))))
-                  (v128.and (f64x2.ge (local.get $ahi) (local.get $zero)) (f64x2.le (local.get $ahi) (local.get $thi)))))
+            (local.set $x (f32x4.mul
+              (f32x4.sub (local.get $v) (v128.load (i32.add (local.get $min32) (local.get $j4))))
+              (v128.load (i32.add (local.get $scale32) (local.get $j4)))))
+            (local.set $e (v128.load (i32.add (local.get $eps) (local.get $j4))))
+            (local.set $a (f32x4.floor (f32x4.sub (local.get $x) (local.get $e))))
+            (if (i32x4.all_true (v128.and
+                  (f32x4.eq (local.get $a) (f32x4.floor (f32x4.add (local.get $x) (local.get $e))))
+                  (v128.and (f32x4.ge (local.get $a) (local.get $zero)) (f32x4.le (local.get $a) (v128.load (i32.add (local.get $top) (local.get $j4)))))))
               (then
-                (local.set $alo (f64x2.add (f64x2.mul (local.get $alo) (local.get $four)) (v128.load (i32.add (local.get $cb) (local.get $j8)))))
-                (local.set $ahi (f64x2.add (f64x2.mul (local.get $ahi) (local.get $four)) (v128.load offset=16 (i32.add (local.get $cb) (local.get $j8)))))
-                (local.set $c (i32x4.extract_lane 0 (local.get $alo)))
+                ;; a + 2^23 holds the integer a in its low mantissa bits (0 <= a < 2^23):
+                ;; cbase is pre-biased by -4 * 0x4b000000 (no float to int conversion)
+                (local.set $a (i32x4.add (i32x4.shl (f32x4.add (local.get $a) (local.get $magic)) (i32.const 2))
+                  (v128.load (i32.add (local.get $cbase) (local.get $j4)))))
+                (local.set $c (i32x4.extract_lane 0 (local.get $a)))
                 (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
-                (local.set $c (i32x4.extract_lane 2 (local.get $alo)))
+                (local.set $c (i32x4.extract_lane 1 (local.get $a)))
                 (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
-                (local.set $c (i32x4.extract_lane 0 (local.get $ahi)))
+                (local.set $c (i32x4.extract_lane 2 (local.get $a)))
                 (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
-                (local.set $c (i32x4.extract_lane 2 (local.get $ahi)))
+                (local.set $c (i32x4.extract_lane 3 (local.get $a)))
                 (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1))))
               (else
                 (local.set $jj (i32.const 0))
