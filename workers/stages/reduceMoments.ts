@@ -61,13 +61,13 @@ export async function runReduceMoments(ctx: StageContext, job: ReduceMomentsJob)
     { layer, neuron, globalNeuron, count: acc.count, mean: acc.mean, variance: v, std: std(acc), min: acc.min, max: acc.max },
     { metadata: fileMetadata(manifest) },
   );
-  await store.put(keys.neuronStats, parquet, { contentType: PARQUET_CONTENT_TYPE });
-  await store.put(keys.moments, encodeMoments(acc), { contentType: 'application/octet-stream' });
-  for (const b of plan.blocks) {
-    const mu = acc.mean.slice(b.start, b.end);
-    await store.put(keys.mu(b.index), new Uint8Array(mu.buffer), { contentType: 'application/octet-stream' });
-  }
-  await reduceTopSentences(store, manifest, acc);
+  // written side by side (a few dozen small objects: their latencies overlap); pass1.json last
+  await Promise.all([
+    store.put(keys.neuronStats, parquet, { contentType: PARQUET_CONTENT_TYPE }),
+    store.put(keys.moments, encodeMoments(acc), { contentType: 'application/octet-stream' }),
+    ...plan.blocks.map(async (b) => await store.put(keys.mu(b.index), new Uint8Array(acc.mean.slice(b.start, b.end).buffer), { contentType: 'application/octet-stream' })),
+    reduceTopSentences(store, manifest, acc),
+  ]);
   const result: ReduceMomentsResult = { version: 1, runId: plan.runId, nTokens, nNeurons: n, nShards: plan.shards.length, cachedShards, truncatedSentences, emptyWords, neuronStats: keys.neuronStats };
   await store.put(keys.pass1, jsonBytes(result), { contentType: 'application/json' });
   ctx.log(`run ${plan.runId}: moments of ${n} neurons over ${nTokens} tokens`);

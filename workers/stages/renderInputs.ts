@@ -103,11 +103,10 @@ export async function reduceTopSentences(store: ObjectStore, manifest: Manifest,
     },
   );
   // top_sentences.parquet is written at the end (writeTopSentencesParquet), off pass 1's critical path
-  for (const b of plan.blocks) {
-    await store.put(rk.topSentencesBlock(b.index), acc.slice(b.start, b.end).encode(), BINARY);
+  await Promise.all(plan.blocks.map(async (b) => {
     const empty = new Histograms({ firstNeuron: b.start, min: moments.min.subarray(b.start, b.end), max: moments.max.subarray(b.start, b.end), bins: plan.options.histogramBins });
-    await store.put(rk.bounds(b.index), empty.encode(), BINARY);
-  }
+    await Promise.all([store.put(rk.topSentencesBlock(b.index), acc.slice(b.start, b.end).encode(), BINARY), store.put(rk.bounds(b.index), empty.encode(), BINARY)]);
+  }));
 }
 
 // ---------------------------------------------------------------- finish
