@@ -113,11 +113,20 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   }
   useShardCacheFor(plan.runId);
   const keys = runKeys(plan.runId);
+  const rk = renderKeys(plan.runId);
   const muKey = keys.mu(block.index);
-  const mu = decodeMu(await store.get(muKey), block.end - block.start, `${store.location}${muKey}`);
-  const boundsKey = renderKeys(plan.runId).bounds(block.index);
-  const histograms = Histograms.decode(await store.get(boundsKey), `${store.location}${boundsKey}`);
-  const { grouping, shards } = await corpusGroupingOf(store, plan);
+  const boundsKey = rk.bounds(block.index);
+  const topKey = rk.topSentencesBlock(block.index);
+  // the block's small inputs and the shards' headers and tokens, read side by side
+  const [mu, histograms, top, { grouping, shards }] = await Promise.all([
+    store.get(muKey).then((b) => decodeMu(b, block.end - block.start, `${store.location}${muKey}`)),
+    store.get(boundsKey).then((b) => Histograms.decode(b, `${store.location}${boundsKey}`)),
+    readPartial(store, topKey, TopSentences.decode),
+    corpusGroupingOf(store, plan),
+  ]);
+  if (top.firstNeuron !== block.start || top.nNeurons !== block.end - block.start) {
+    throw new InputError(`${store.location}${topKey}: top sentences of neurons [${top.firstNeuron}, ${top.firstNeuron + top.nNeurons}), block ${block.index} is [${block.start}, ${block.end})`);
+  }
   // A fresh reducer is sized for the corpus' types up front: grown by copies
   // from empty, its buffers were touched about three times their final size
   // (0.7 s of the first block's 1.4 s on the MiniLM bench).
@@ -138,15 +147,12 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const n = rows.layer.length;
   spare = reducer; // `merged` is not used past this point
   spareBuffers = buffers;
-  const rk = renderKeys(plan.runId);
-  await store.put(rk.histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' });
-  const top = await readPartial(store, rk.topSentencesBlock(block.index), TopSentences.decode);
-  if (top.firstNeuron !== block.start || top.nNeurons !== block.end - block.start) {
-    throw new InputError(`${store.location}${rk.topSentencesBlock(block.index)}: top sentences of neurons [${top.firstNeuron}, ${top.firstNeuron + top.nNeurons}), block ${block.index} is [${block.start}, ${block.end})`);
-  }
-  await writeBlockTables(store, manifest, block.index, top, histograms);
   const key = keys.topWordsBlock(block.index);
-  await store.put(key, encodeTopWords(rows, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE });
+  await Promise.all([
+    store.put(rk.histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' }),
+    writeBlockTables(store, manifest, block.index, top, histograms),
+    store.put(key, encodeTopWords(rows, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE }),
+  ]);
   return { version: 1, runId: plan.runId, block: block.index, nTypes: merged.tokens.length, rows: n, key };
 }
 
