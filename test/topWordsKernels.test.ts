@@ -66,6 +66,16 @@ function tiedTypeScores(nTypes: number, B: number, seed: number): TypeScores {
   };
 }
 
+/** Histograms of `m` (block neurons from 0) counted by the SIMD kernel and by the JS loop: the same bytes. */
+function expectHistogramsAsJs(m: Matrix, min: Float64Array, max: Float64Array, bins: number): void {
+  const [simd, js] = simdAndJs(() => {
+    const h = new Histograms({ firstNeuron: 0, min, max, bins });
+    h.add(m);
+    return h.encode();
+  });
+  expect(simd).toEqual(js);
+}
+
 function momentsBytes(ms: readonly Matrix[], firstNeuron: number, n: number): Uint8Array {
   const m = emptyMoments(n, firstNeuron);
   for (const x of ms) accumulateMoments(m, x);
@@ -248,13 +258,7 @@ describe('SIMD kernels (WebAssembly)', () => {
         for (const j of [0, 5]) m.data[r * cols + j] = Math.min(max[j]!, Math.max(min[j]!, ulps(Math.fround(h0.edge(j, b)), k)));
       }
     }
-    const bytes = (): Uint8Array => {
-      const h = new Histograms({ firstNeuron: 0, min, max, bins });
-      h.add(m);
-      return h.encode();
-    };
-    const [simd, js] = simdAndJs(bytes);
-    expect(simd).toEqual(js);
+    expectHistogramsAsJs(m, min, max, bins);
   });
 
   it('give histograms the same counts as the JS loop for values on and next to every edge of every neuron (SIMD lanes)', () => {
@@ -281,13 +285,7 @@ describe('SIMD kernels (WebAssembly)', () => {
       }
     }
     for (let i = 6; i < m.data.length; i += cols) if (m.data[i]! < 1000 || m.data[i]! > 1000.01) m.data[i] = Math.fround(1000.005);
-    const bytes = (): Uint8Array => {
-      const h = new Histograms({ firstNeuron: 0, min, max, bins });
-      h.add(m);
-      return h.encode();
-    };
-    const [simd, js] = simdAndJs(bytes);
-    expect(simd).toEqual(js);
+    expectHistogramsAsJs(m, min, max, bins);
   });
 
   it('rank top words as the JS loops do: the same types, order and score bits (ties, zero neuron, cuts, widths 4, 11 and 16)', () => {
