@@ -1,10 +1,12 @@
 /**
- * Pass 2, one job per neuron block: for every shard in order, read the
- * block's neuron group (one ranged GET) and the shard's tokens, add
- * |x - mu| and x per type into one reducer (no per-shard partial ever
- * touches the store), then rank every neuron of the block (NeuroX's
- * get_top_words), cut at the threshold and top-k, and write the block's rows
- * as a Parquet part; the block's histogram counts are filled on the way.
+ * Pass 2, one job per neuron block: over the run's tokens grouped by type
+ * once per process (pipelines/typeGrouping.ts), read every shard's group of
+ * the block (one ranged GET each) into the reducer's kernel memory, count
+ * the block's histograms there, and add |x - mu| and x per type segment by
+ * segment (no per-shard partial ever touches the store); then rank every
+ * neuron of the block (NeuroX's get_top_words), cut at the threshold and
+ * top-k, and write the block's parts: top words, histograms and top
+ * sentences as Parquet, and the partials the renders and the index read.
  *
  * One job per block instead of per shard x block (README, "Deliberate
  * differences"): per-shard partials are types x block x 16 bytes each, which
