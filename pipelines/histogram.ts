@@ -26,6 +26,7 @@
 import { InputError } from './errors.ts';
 import type { Matrix } from './matrix.ts';
 import { layerOf } from './topSentences.ts';
+import type { RowsVisitor } from './typeScores.ts';
 import { scratch, type Scratch } from './wasmKernels.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
@@ -126,6 +127,11 @@ export class Histograms {
     if (b <= 0) return lo;
     if (b >= n) return hi;
     return lo + (b * (hi - lo)) / n;
+  }
+
+  /** `addAt` as a `RowsVisitor`: these histograms counted on rows another kernel user holds in its memory (pass 2's reducer). */
+  get rowsVisitor(): RowsVisitor {
+    return { bytes: this.stateBytes, visit: (sc, dataOff, rows, at) => this.addAt(sc, dataOff, rows, at) };
   }
 
   /** Bytes of kernel memory `addAt` takes for the kernel's per-neuron terms and counts. */

@@ -156,15 +156,13 @@ async function writeFromBlocks<P extends { readonly firstNeuron: number; readonl
 ): Promise<number> {
   const { blocks } = manifest.plan;
   const metadata = fileMetadata(manifest);
-  const outside = (what: string, first: number, end: number, b: (typeof blocks)[number]): InputError =>
-    new InputError(`${what}: part of neurons [${first}, ${end}), block ${b.index} is [${b.start}, ${b.end})`);
   const { rows: n } = await concatParquetFiles(spec, store, key, blocks.map((b) => partKey(b.index)), {
     metadata,
     missing: async (i) => {
       const b = blocks[i]!;
       const what = `${store.location}${binaryKey(b.index)}`;
       const part = decode(await store.get(binaryKey(b.index)), what);
-      if (part.firstNeuron !== b.start || part.nNeurons !== b.end - b.start) throw outside(what, part.firstNeuron, part.firstNeuron + part.nNeurons, b);
+      checkBlockPart(what, part.firstNeuron, part.firstNeuron + part.nNeurons, b);
       return encodeTable(spec, rows(part), { metadata });
     },
     check: (i, meta, what) => {
@@ -172,8 +170,13 @@ async function writeFromBlocks<P extends { readonly firstNeuron: number; readonl
       if (meta.num_rows === 0n) return;
       const range = int32Range(meta, 'global_neuron');
       if (range === null) throw new InputError(`${what}: no global_neuron statistics to check its block by`);
-      if (range.min < b.start || range.max >= b.end) throw outside(what, range.min, range.max + 1, b);
+      if (range.min < b.start || range.max >= b.end) checkBlockPart(what, range.min, range.max + 1, b);
     },
   });
   return n;
+}
+
+/** InputError naming `what` unless the part covers exactly neurons `[first, end)` of block `b`. */
+export function checkBlockPart(what: string, first: number, end: number, b: { readonly index: number; readonly start: number; readonly end: number }): void {
+  if (first !== b.start || end !== b.end) throw new InputError(`${what}: part of neurons [${first}, ${end}), block ${b.index} is [${b.start}, ${b.end})`);
 }
