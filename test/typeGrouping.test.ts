@@ -153,6 +153,26 @@ describe('a block summed over a grouped corpus', () => {
     expect(encodeTypeScores(r.finish())).toEqual(encodeTypeScores(sumGrouped(g, corpus, 3, mu)));
   });
 
+  it('prepared for fewer types and then told to expect more (an early warm-up), gives the bytes of a fresh reducer', () => {
+    const g = groupCorpusTypes(corpus, B, 40 * 4 * B);
+    const r = new TypeScoresReducer({ expectedTypes: 3 });
+    r.prepare(B, 8);
+    expect(r.expectedTypes).toBe(3);
+    r.expect(g.tokens.length + 5);
+    r.expect(2); // never shrinks
+    expect(r.expectedTypes).toBe(g.tokens.length + 5);
+    r.prepare(B, g.maxRows);
+    expect(r.beginCorpus(g, { firstNeuron: 1, mu })).toBe(true);
+    g.segments.forEach((seg, si) => {
+      const rows = r.segmentRows(si);
+      for (let i = seg.first; i < seg.end; i++) rows.set(corpus[i]!.values, seg.rowStart[i - seg.first]! * B);
+      r.sumSegment(si, () => {
+        throw new Error('non-finite');
+      });
+    });
+    expect(encodeTypeScores(r.finish())).toEqual(encodeTypeScores(sumGrouped(g, corpus, 1, mu)));
+  });
+
   it('calls back on a NaN activation with nothing of its type added, and refuses what does not fit', () => {
     const g = groupCorpusTypes(corpus, B, 1e9);
     const r = new TypeScoresReducer();

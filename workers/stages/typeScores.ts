@@ -401,8 +401,9 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
       return memory;
     });
   }
-  if (spare === null && w.types !== null) {
-    spare = new TypeScoresReducer({ expectedTypes: w.types });
+  if (w.types !== null && (spare === null || spare.expectedTypes < w.types)) {
+    if (spare === null) spare = new TypeScoresReducer({ expectedTypes: w.types });
+    else spare.expect(w.types);
     spare.prepare(B, Math.max(w.segmentTokens ?? n, Math.ceil(rankStateBytes(w.types, B, w.topK) / (4 * B))));
   }
 }
