@@ -23,8 +23,17 @@ export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint
 export class ReusableMemory {
   private buffer = new ArrayBuffer(0);
 
+  /**
+   * `backing`, when given, lends the memory instead (a WebAssembly memory
+   * another stage reuses, wasmKernels.ts `passMemory`): its buffer of at
+   * least the bytes asked, or null to use this object's own.
+   */
+  constructor(private readonly backing?: (bytes: number) => ArrayBuffer | null) {}
+
   /** At least `bytes` bytes; grows by a quarter more than asked, never shrinks. */
   reserve(bytes: number): ArrayBuffer {
+    const lent = this.backing?.(bytes);
+    if (lent) return lent;
     if (this.buffer.byteLength < bytes) this.buffer = new ArrayBuffer(Math.ceil((bytes * 1.25) / 8) * 8);
     return this.buffer;
   }

@@ -47,9 +47,11 @@ export class TypeScoresReducer implements TypeScoresSink {
    * `expectedTypes` sizes the buffers up front: growing them later copies,
    * and first touches of fresh memory are slow on this project's VMs.
    */
-  constructor(options?: { expectedTypes?: number; inPlaceBytes?: number }) {
+  constructor(options?: { expectedTypes?: number; inPlaceBytes?: number; memory?: KernelMemory | null }) {
     this.capacity = Math.max(0, Math.floor(options?.expectedTypes ?? 0));
     this.inPlaceBytes = options?.inPlaceBytes ?? IN_PLACE_BYTES;
+    // the kernels' memory to lay the tables in (wasmKernels.ts `passMemory`); default: an instance of its own
+    if (options?.memory) this.mem = options.memory;
   }
 
   private capacity: number;

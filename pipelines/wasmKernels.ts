@@ -136,6 +136,11 @@ export class KernelMemory {
     return this.views;
   }
 
+  /** The linear memory, grown to at least `bytes` (null past MAX_SCRATCH_BYTES); valid until it grows again. */
+  buffer(bytes: number): ArrayBuffer | null {
+    return this.ensure(bytes) === null ? null : this.memory.buffer;
+  }
+
   /** Whether `a` views this instance's memory (growing it would detach `a`). */
   holds(a: ArrayBufferView): boolean {
     return a.buffer === this.memory.buffer;
@@ -147,7 +152,24 @@ export class KernelMemory {
 }
 
 let shared: KernelMemory | null | undefined;
+let pass: KernelMemory | null | undefined;
 let enabled = true;
+
+/**
+ * This thread's pass memory: one instance whose linear memory the shard
+ * encoder fills in pass 1 (`ReusableMemory` backed by it, extract.ts) and the
+ * pass-2 reducer then lays its tables and rows over (typeScores.ts), so that
+ * pass 2 reuses the pages pass 1 already faulted in (3-7 ms per MB of fresh
+ * memory on this project's VMs) instead of touching as many new ones. The
+ * two never hold it at once: a thread, process or sandboxed child runs one
+ * job at a time, and a shard is written before its job ends. Null without
+ * the kernels.
+ */
+export function passMemory(): KernelMemory | null {
+  if (!enabled) return null;
+  if (pass === undefined) pass = KernelMemory.create();
+  return pass;
+}
 
 /** Turns the SIMD kernels off (true: on where available); for tests that compare both paths. */
 export function useWasmKernels(on: boolean): void {

@@ -4,6 +4,8 @@ import { matrix } from '../pipelines/matrix.ts';
 import { cutSegments, groupCorpusTypes, type CorpusGrouping, type ShardTypes } from '../pipelines/typeGrouping.ts';
 import { TypeScoresBuilder, type TypeScores } from '../pipelines/typeScores.ts';
 import { encodeTypeScores, TypeScoresReducer } from '../pipelines/typeScoresReduce.ts';
+import { KernelMemory } from '../pipelines/wasmKernels.ts';
+import { ReusableMemory } from '../pipelines/bytes.ts';
 
 /** Shards of random tokens (a few frequent, many rare, some shared across shards) and their activations. */
 function shards(sizes: readonly number[], B: number, seed: number): Array<ShardTypes & { typeIds: Uint32Array; values: Float32Array }> {
@@ -171,6 +173,29 @@ describe('a block summed over a grouped corpus', () => {
       });
     });
     expect(encodeTypeScores(r.finish())).toEqual(encodeTypeScores(sumGrouped(g, corpus, 1, mu)));
+  });
+
+  it('in memory another user scribbled over and grew after it was prepared (pass 1 lends its pages to pass 2), gives the bytes of a fresh reducer', () => {
+    const g = groupCorpusTypes(corpus, B, 40 * 4 * B);
+    const memory = KernelMemory.create();
+    expect(memory).not.toBeNull();
+    const r = new TypeScoresReducer({ expectedTypes: g.tokens.length, memory });
+    r.prepare(B, g.maxRows);
+    // what the shard encoder does with the same memory between the warm-up and the first block
+    const lent = new ReusableMemory((bytes) => memory!.buffer(bytes));
+    const before = lent.reserve(16).byteLength;
+    const scribbled = new Float32Array(lent.reserve(before + 65536), 0, (before + 65536) / 4);
+    expect(scribbled.buffer).not.toBe(new ArrayBuffer(0));
+    for (let i = 0; i < scribbled.length; i++) scribbled[i] = i % 3 === 0 ? Number.NaN : (i % 7) - 3.5;
+    expect(r.beginCorpus(g, { firstNeuron: 2, mu })).toBe(true);
+    g.segments.forEach((seg, si) => {
+      const rows = r.segmentRows(si);
+      for (let i = seg.first; i < seg.end; i++) rows.set(corpus[i]!.values, seg.rowStart[i - seg.first]! * B);
+      r.sumSegment(si, () => {
+        throw new Error('non-finite');
+      });
+    });
+    expect(encodeTypeScores(r.finish())).toEqual(encodeTypeScores(sumGrouped(g, corpus, 2, mu)));
   });
 
   it('calls back on a NaN activation with nothing of its type added, and refuses what does not fit', () => {

@@ -20,6 +20,7 @@ import { accumulateMoments, emptyMoments, encodeMoments, type Moments } from '..
 import { shardSentencesOf } from '../../pipelines/plan.ts';
 import type { ExtractedSentence } from '../../pipelines/ports.ts';
 import { ReusableMemory } from '../../pipelines/bytes.ts';
+import { passMemory } from '../../pipelines/wasmKernels.ts';
 import { encodeShardChunks } from '../../pipelines/shard.ts';
 import { ExtractResultV1, type ExtractJob, type ExtractResult } from '../../schemas/jobs.ts';
 import { splitObjectUrl, type StageContext } from './context.ts';
@@ -147,7 +148,9 @@ export async function storeShard(ctx: StageContext, job: ExtractJob, extracted: 
 // The memory earlier shards were encoded into, kept for the next ones in this
 // process (fresh memory's page faults cost more than the copy into it: see
 // ReusableMemory). Taken while in use, so concurrent jobs never share one.
-const spares: ReusableMemory[] = [];
+// The first is lent by the thread's pass memory (pass 2's reducer reuses its pages); after a failed
+// upload (parts may still be in flight) a replacement has its own.
+const spares: ReusableMemory[] = [new ReusableMemory((bytes) => passMemory()?.buffer(bytes) ?? null)];
 
 async function* chunksOf(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
   for (const c of chunks) yield c;

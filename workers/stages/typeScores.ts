@@ -16,6 +16,7 @@
  * keys, so a retry recomputes the same bytes.
  */
 import { ReusableMemory } from '../../pipelines/bytes.ts';
+import { passMemory } from '../../pipelines/wasmKernels.ts';
 import { InputError } from '../../pipelines/errors.ts';
 import { Histograms } from '../../pipelines/histogram.ts';
 import { runKeys } from '../../pipelines/keys.ts';
@@ -130,7 +131,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   // A fresh reducer is sized for the corpus' types up front: grown by copies
   // from empty, its buffers were touched about three times their final size
   // (0.7 s of the first block's 1.4 s on the MiniLM bench).
-  const reducer = spare ?? new TypeScoresReducer({ expectedTypes: grouping.tokens.length });
+  const reducer = spare ?? new TypeScoresReducer({ expectedTypes: grouping.tokens.length, memory: passMemory() });
   spare = null;
   const buffers = spareBuffers ?? Array.from({ length: READS_IN_FLIGHT + 1 }, () => new ReusableMemory());
   spareBuffers = null;
@@ -402,7 +403,7 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
     });
   }
   if (w.types !== null && (spare === null || spare.expectedTypes < w.types)) {
-    if (spare === null) spare = new TypeScoresReducer({ expectedTypes: w.types });
+    if (spare === null) spare = new TypeScoresReducer({ expectedTypes: w.types, memory: passMemory() });
     else spare.expect(w.types);
     spare.prepare(B, Math.max(w.segmentTokens ?? n, Math.ceil(rankStateBytes(w.types, B, w.topK) / (4 * B))));
   }
