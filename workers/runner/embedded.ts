@@ -222,7 +222,7 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
       words += nWords;
       report('type-scores', ++blocksDone, plan.blocks.length, words, pass2Words);
     };
-    // the threads' pass-2 jobs queue behind their warm-up; this thread's start at once
+    // each thread's pass-2 jobs queue behind its final warm-up
     await runAll('type-scores', pass2Jobs.map((j) => j.data), blockDone);
     await threadsReady;
     const rendering = await markRendering(ctx, pass2);
