@@ -55,16 +55,6 @@ export class TypeScoresReducer implements TypeScoresSink {
   }
 
   private capacity: number;
-
-  /** The types the tables are sized for (at least). */
-  get expectedTypes(): number {
-    return this.capacity;
-  }
-
-  /** Sizes the tables for at least `types` types from the next `prepare` or block on. */
-  expect(types: number): void {
-    this.capacity = Math.max(this.capacity, Math.floor(types));
-  }
   // Blocks up to this many bytes are summed in place (IN_PLACE_BYTES; tests lower it).
   private readonly inPlaceBytes: number;
   // A block summed over a grouped corpus (`beginCorpus`): the grouping and where its scratch lies.

@@ -53,7 +53,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('embedded runner on stage threads', () => {
-  it('writes the same bytes with 3 jobs at once (3 threads, warmed up early) as with one job at a time', async () => {
+  it('writes the same bytes with 3 jobs at once (2 threads) as with one job at a time', async () => {
     const one = await runEmbedded(request(join(dir, 'one'), 'same'), { jobs: 1 });
     const three = await runEmbedded(request(join(dir, 'three'), 'same'), { jobs: 3 });
     expect(three.runId).toBe(one.runId);
@@ -246,10 +246,6 @@ describe('StageThreads', () => {
       expect(ids).toHaveLength(2);
       expect(new Set(ids).size).toBe(2);
       expect(await busy).toBeInstanceOf(Error);
-      // one thread at a time (the runner's early warm-ups): that thread only, again for more types
-      const [second] = await pool.warmTypeScores({ blockNeurons: 4, shardTokens: 64, valueBytes: 4, types: 80, topK: 5 }, 1);
-      expect(await pool.warmTypeScores({ blockNeurons: 4, shardTokens: 64, valueBytes: 4, types: 80, topK: 5 }, 1)).toEqual([second]);
-      expect(ids).toContain(second);
     } finally {
       await pool.close();
       for (const s of sockets) s.destroy();

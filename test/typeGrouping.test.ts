@@ -146,18 +146,6 @@ describe('a block summed over a grouped corpus', () => {
     expect(encodeTypeScores(sumGrouped(g, corpus, 3, mu, r))).toEqual(encodeTypeScores(sumGrouped(g, corpus, 3, mu)));
   });
 
-  it('prepared for fewer types and then told to expect more (an early warm-up), gives the bytes of a fresh reducer', () => {
-    const g = groupCorpusTypes(corpus, B, 40 * 4 * B);
-    const r = new TypeScoresReducer({ expectedTypes: 3 });
-    r.prepare(B, 8);
-    expect(r.expectedTypes).toBe(3);
-    r.expect(g.tokens.length + 5);
-    r.expect(2); // never shrinks
-    expect(r.expectedTypes).toBe(g.tokens.length + 5);
-    r.prepare(B, g.maxRows);
-    expect(encodeTypeScores(sumGrouped(g, corpus, 1, mu, r))).toEqual(encodeTypeScores(sumGrouped(g, corpus, 1, mu)));
-  });
-
   it('in memory another user scribbled over and grew after it was prepared (pass 1 lends its pages to pass 2), gives the bytes of a fresh reducer', () => {
     const g = groupCorpusTypes(corpus, B, 40 * 4 * B);
     const memory = KernelMemory.create();

@@ -5,8 +5,8 @@
  * With stage threads (threads.ts; `jobs` > 1 and a store every thread can
  * open): the model runs in this thread while a stage thread stores the
  * previous shard, and pass 2's neuron blocks and the render jobs run `jobs`
- * at a time on `jobs` threads, which warm up for pass 2 one by one during
- * the last shards' extraction. Else every job runs here, one at a time.
+ * at a time, one here and the others on the threads. Else every job runs
+ * here, one at a time.
  */
 import { availableParallelism } from 'node:os';
 import type { Stage } from '../../pipelines/plan.ts';
@@ -41,9 +41,8 @@ export interface EmbeddedOptions {
   /** Hears each stage job start and end (benchmarks attribute time and memory with it). */
   readonly onJob?: (stage: Stage, phase: 'start' | 'end') => void;
   /**
-   * Stage jobs at once: with n > 1, n stage threads store shards during
-   * extraction and take pass-2 and render jobs (this thread then only
-   * orchestrates: its memory stays the model's); 1 runs
+   * Stage jobs at once: with n > 1, n - 1 stage threads store shards during
+   * extraction and take pass-2 and render jobs beside this thread; 1 runs
    * everything here. Default: one per core (`os.availableParallelism()`),
    * at most `DEFAULT_MAX_JOBS`, when pass 2 is big enough to repay a
    * thread's start (`THREADED_PASS2_VALUES`). Threads are used only with the
@@ -67,21 +66,13 @@ export const DEFAULT_MAX_JOBS = 4;
  */
 export const THREADED_PASS2_VALUES = 32_000_000;
 
-/**
- * The early pass-2 warm-ups size the threads' reducers for the types seen so
- * far plus this share (the MiniLM bench's last two shards of 8 add 10.5% to
- * the first six's 10,618 types); the final warm-up grows a reducer that
- * turns out too small.
- */
-export const EARLY_TYPES_MARGIN = 0.15;
-
 /** The stage threads, or null to run everything in this thread. */
 async function stageThreads(output: string, options: EmbeddedOptions, log: (m: string) => void): Promise<StageThreads | null> {
   const jobs = options.jobs ?? Math.min(availableParallelism(), DEFAULT_MAX_JOBS);
   if (!Number.isInteger(jobs) || jobs < 1) throw new InputError(`jobs: ${jobs} is not a positive integer`);
   // a custom store (tests, wrappers) exists only in this thread
   if (jobs === 1 || options.context?.store !== undefined || !canShareStore(output)) return null;
-  return new StageThreads(jobs, { log, entry: await threadEntry(log) });
+  return new StageThreads(jobs - 1, { log, entry: await threadEntry(log) }); // and this thread
 }
 
 export async function runEmbedded(input: AnalysisJobInput, options: EmbeddedOptions = {}): Promise<AnalysisResult> {
@@ -129,12 +120,12 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     const types = new Set<string>();
     let allExtracted = true;
     const blockNeurons = Math.max(1, ...plan.blocks.map((b) => b.end - b.start));
-    const warmUp = (margin = 0): TypeScoresWarmUp => ({
+    const warmUp = (): TypeScoresWarmUp => ({
       blockNeurons,
       shardTokens: Math.max(1, ...plan.shards.map((s) => s.nWords)),
       segmentTokens: segmentTokens(plan.shards.map((s) => s.nWords), blockNeurons),
       valueBytes: request.options.dtype === 'float16' ? 2 : 4,
-      types: allExtracted ? Math.ceil(types.size * (1 + margin)) : null,
+      types: allExtracted ? types.size : null,
       topK: plan.options.topK,
     });
     for (const [i, planned] of jobs.entries()) {
@@ -155,19 +146,12 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
         ended(i);
       });
       storing.catch(() => {}); // awaited above or below; a failure is thrown there
-      // The threads warm up for pass 2 while the last shards run through the
-      // model, one thread per shard: one thread's warm-up takes the core the
-      // model leaves (storing a shard takes 0.1-0.3 s of its 1 s), two at once
-      // took the model's core too. Queued after this shard's storing, so that
-      // goes first; sized for the types so far and a margin.
-      const early = i - (jobs.length - 1 - pool.size);
-      if (early >= 0 && early < pool.size) pool.warmTypeScores(warmUp(EARLY_TYPES_MARGIN), early).catch(() => {});
     }
     await storing;
-    // The final warm-up, beside reduce-moments: sizes each reducer for the
-    // run's exact types (a no-op where the early one's margin covered them),
-    // and warms whatever the early ones did not reach (fewer shards than
-    // threads). Best effort: a failed warm-up (out of memory for the reducer, say) leaves the jobs to run cold.
+    // The threads warm up beside reduce-moments, where they would wait. This
+    // thread does not: while the last shard is stored it has 0.2-0.4 s, and
+    // its warm-up (0.3-0.5 s) made the extraction end 0.5 s later (BENCHMARKS).
+    // Best effort: a failed warm-up (out of memory for the reducer, say) leaves the jobs to run cold.
     const threadsReady = pool.warmTypeScores(warmUp()).then(
       () => {},
       (err: unknown) => ctx.log(`stage threads: pass-2 warm-up failed, the first blocks run cold: ${err instanceof Error ? err.message : String(err)}`),
@@ -187,7 +171,7 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
         ended();
       }
     };
-    const lanes = threads ? [] : [lane(null)];
+    const lanes = [lane(null)];
     for (let i = 0; i < (threads?.size ?? 0); i++) lanes.push(lane(threads));
     await Promise.all(lanes);
   };
@@ -222,7 +206,7 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
       words += nWords;
       report('type-scores', ++blocksDone, plan.blocks.length, words, pass2Words);
     };
-    // each thread's pass-2 jobs queue behind its final warm-up
+    // the threads' pass-2 jobs queue behind their warm-up; this thread's start at once
     await runAll('type-scores', pass2Jobs.map((j) => j.data), blockDone);
     await threadsReady;
     const rendering = await markRendering(ctx, pass2);

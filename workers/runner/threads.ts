@@ -175,12 +175,12 @@ export class StageThreads {
   }
 
   /**
-   * Readies every live thread (or thread `only`) for pass 2 (typeScores.ts
-   * `warmTypeScores`), each after the jobs it already holds; settles with
-   * their thread ids when all are ready.
+   * Readies every live thread for pass 2 (typeScores.ts `warmTypeScores`),
+   * each after the jobs it already holds; settles with their thread ids when
+   * all are ready.
    */
-  async warmTypeScores(shape: TypeScoresWarmUp, only?: number): Promise<number[]> {
-    const live = this.slots.flatMap((s, i) => (s.dead || (only !== undefined && i !== only) ? [] : [i]));
+  async warmTypeScores(shape: TypeScoresWarmUp): Promise<number[]> {
+    const live = this.slots.flatMap((s, i) => (s.dead ? [] : [i]));
     return (await Promise.all(live.map((i) => this.submit({ id: this.nextId++, task: 'warm-type-scores', shape }, [], i)))) as number[];
   }
 

@@ -402,9 +402,8 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
       return memory;
     });
   }
-  if (w.types !== null && (spare === null || spare.expectedTypes < w.types)) {
-    if (spare === null) spare = new TypeScoresReducer({ expectedTypes: w.types, memory: passMemory() });
-    else spare.expect(w.types);
+  if (spare === null && w.types !== null) {
+    spare = new TypeScoresReducer({ expectedTypes: w.types, memory: passMemory() });
     spare.prepare(B, Math.max(w.segmentTokens ?? n, Math.ceil(rankStateBytes(w.types, B, w.topK) / (4 * B))));
   }
 }
