@@ -139,8 +139,10 @@ export async function writeBlockTables(store: ObjectStore, manifest: Manifest, b
   const { plan } = manifest;
   const rk = renderKeys(plan.runId);
   const options = { metadata: fileMetadata(manifest) };
-  await store.put(rk.topSentencesPart(block), encodeTable(topSentencesTable, top.toColumns(plan.model.dModel, plan.layers), options), PARQUET);
-  await store.put(rk.histogramsPart(block), encodeTable(histogramsTable, histograms.toColumns(plan.model.dModel, plan.layers), options), PARQUET);
+  await Promise.all([
+    store.put(rk.topSentencesPart(block), encodeTable(topSentencesTable, top.toColumns(plan.model.dModel, plan.layers), options), PARQUET),
+    store.put(rk.histogramsPart(block), encodeTable(histogramsTable, histograms.toColumns(plan.model.dModel, plan.layers), options), PARQUET),
+  ]);
 }
 
 /**
