@@ -48,9 +48,36 @@ const SCRIPT = String.raw`
   var wordMap = null;
   var waiting = {};
   window.NEUROX_INDEX = {
-    layer: function (l, data) { layers[l] = data; settle('layer:' + l, null); },
-    words: function (data) { wordMap = new Map(Object.entries(data.words)); settle('words', null); }
+    layer: function (l, data) { layers[l] = { neurons: neuronsOf(data) }; settle('layer:' + l, null); },
+    words: function (data) { wordMap = wordMapOf(data); settle('words', null); }
   };
+  // layer and word files are columns (pipelines/runIndex.ts, version 2): rows for the views
+  function neuronsOf(d) {
+    var tw = d.topWords, ts = d.topSentences, st = d.stats;
+    return d.neuron.map(function (n, i) {
+      var r = d.renders[n] || null, words = [], sentences = [];
+      for (var k = tw.offsets[i]; k < tw.offsets[i + 1]; k++) words.push({ rank: k - tw.offsets[i], token: tw.token[k], score: tw.score[k], count: tw.count[k], mean: tw.mean[k] });
+      for (k = ts.offsets[i]; k < ts.offsets[i + 1]; k++) {
+        var rank = k - ts.offsets[i];
+        sentences.push({ rank: rank, sentenceIndex: ts.sentenceIndex[k], maxActivation: ts.maxActivation[k], tokenIndex: ts.tokenIndex[k], svg: (r && r.sentences[rank]) || null, text: d.sentences[ts.sentenceIndex[k]] });
+      }
+      return {
+        layer: d.layer, neuron: n, globalNeuron: d.globalNeuron[i],
+        stats: { count: st.count[i], mean: st.mean[i], variance: st.variance[i], std: st.std[i], min: st.min[i], max: st.max[i] },
+        topWords: words, topSentences: sentences,
+        plots: { histogram: r ? r.histogram : null, topWords: r ? r.topWords : null }
+      };
+    });
+  }
+  function wordMapOf(d) {
+    var map = new Map();
+    d.token.forEach(function (t, i) {
+      var list = [];
+      for (var k = d.offsets[i]; k < d.offsets[i + 1]; k++) list.push([d.globalNeuron[k], d.rank[k], d.score[k]]);
+      map.set(t, list);
+    });
+    return map;
+  }
   function settle(id, err) {
     var w = waiting[id];
     if (!w) return;

@@ -10,6 +10,14 @@
  * the same object to the page (`NEUROX_INDEX.layer(l, {...})`), because
  * browsers block fetch() of local files when the page is opened from disk.
  * All paths are relative to the run's prefix (pipelines/renderKeys.ts).
+ *
+ * Layer and word files are columnar (version 2): one array per field, in
+ * neuron order, with offsets into the ragged top-word and top-sentence
+ * lists, and each top sentence's text once per layer. Version 1 wrote one
+ * object per neuron, top word and top sentence, repeating a sentence's text
+ * for every neuron that ranks it: 2.4 times the bytes, and building and
+ * serialising that object graph was most of the render-index stage
+ * (BENCHMARKS.md). `neuronsOf` gives a layer's neurons as objects.
  */
 import { InputError } from './errors.ts';
 import { renderPaths } from './renderKeys.ts';
@@ -48,6 +56,7 @@ export interface IndexTopSentence {
   readonly text?: string;
 }
 
+/** One neuron of a layer file, as `neuronsOf` gives it. */
 export interface IndexNeuron {
   readonly layer: number;
   readonly neuron: number;
@@ -59,17 +68,60 @@ export interface IndexNeuron {
   readonly plots: { readonly histogram: string | null; readonly topWords: string | null };
 }
 
+/** Version of the layer and word files (the summary keeps RUN_INDEX_VERSION). */
+export const LAYER_INDEX_VERSION = 2;
+
+/**
+ * One layer's file. Every array of the top level and of `stats` has one
+ * entry per neuron, in `neuron` order; neuron i's top words are entries
+ * `topWords.offsets[i]` to `topWords.offsets[i + 1]` of the `topWords`
+ * arrays, best first (rank = entry - offsets[i]), and the same for
+ * `topSentences`. Non-finite numbers are null.
+ */
 export interface LayerIndex {
   readonly version: number;
   readonly layer: number;
-  /** Ordered by neuron. */
-  readonly neurons: readonly IndexNeuron[];
+  readonly neuron: readonly number[];
+  readonly globalNeuron: readonly number[];
+  readonly stats: { readonly [F in keyof NeuronStats]: readonly number[] };
+  readonly topWords: {
+    readonly offsets: readonly number[];
+    readonly token: readonly string[];
+    readonly score: readonly number[];
+    readonly count: readonly number[];
+    readonly mean: readonly number[];
+  };
+  readonly topSentences: {
+    readonly offsets: readonly number[];
+    readonly sentenceIndex: readonly number[];
+    readonly maxActivation: readonly number[];
+    readonly tokenIndex: readonly number[];
+  };
+  /** Text of each sentence the layer's top sentences name, by sentence index, where known. */
+  readonly sentences: Readonly<Record<string, string>>;
+  /** SVG paths of the neurons that have any, by neuron number: one per top sentence (or none), and the plots. */
+  readonly renders: Readonly<Record<string, NeuronRenders>>;
 }
 
-/** Word -> the neurons where it is a top word: `[globalNeuron, rank, score]`, best score first (globalNeuron = position of the layer in the run x dModel + neuron). */
+export interface NeuronRenders {
+  readonly sentences: readonly string[];
+  readonly histogram: string | null;
+  readonly topWords: string | null;
+}
+
+/**
+ * The word index: tokens in code-unit order; token i is a top word of the
+ * neurons at entries `offsets[i]` to `offsets[i + 1]` of `globalNeuron`,
+ * `rank` and `score`, best score first (globalNeuron = position of the
+ * layer in the run x dModel + neuron).
+ */
 export interface WordIndex {
   readonly version: number;
-  readonly words: Readonly<Record<string, ReadonlyArray<readonly [number, number, number]>>>;
+  readonly token: readonly string[];
+  readonly offsets: readonly number[];
+  readonly globalNeuron: readonly number[];
+  readonly rank: readonly number[];
+  readonly score: readonly number[];
 }
 
 export interface LayerSummary {
@@ -102,13 +154,13 @@ export interface RunSummary {
 
 /**
  * Everything the index needs about one neuron; build it from the Parquet
- * rows. The index copies what it keeps, so callers can hand over the rows
- * they read as they are (the render-index stage does, for 10k neurons).
+ * rows. The index copies what it keeps as it goes, so callers can hand
+ * over the rows they read as they are, and neurons made one at a time (a
+ * generator) die young (the render-index stage does this for 10k neurons).
  */
 export interface NeuronInput {
   readonly layer: number;
   readonly neuron: number;
-  /** Listed as given (same object, same key order). */
   readonly stats: NeuronStats;
   /** Best first; at most `maxTopWords` are kept; a missing count or mean is listed as 0. */
   readonly topWords: readonly { readonly token: string; readonly score: number; readonly count?: number; readonly mean?: number }[];
@@ -164,55 +216,21 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
   if (numbers.length !== nLayers) throw new InputError(`run index: ${numbers.length} layer numbers for ${nLayers} layers`);
   const position = new Map(numbers.map((l, i) => [l, i]));
   const maxWords = run.maxTopWords ?? DEFAULT_INDEX_TOP_WORDS;
-  const perLayer: IndexNeuron[][] = Array.from({ length: nLayers }, () => []);
-  const seen = new Set<number>();
+  const perLayer = numbers.map((layer) => new LayerColumns(layer));
+  const seen = new Uint8Array(nLayers * dModel);
   const words = new WordEntries();
   for (const n of neurons) {
     const at = position.get(n.layer);
     if (at === undefined) throw new InputError(`run index: layer ${n.layer} is not in the run (layers ${numbers.join(', ')})`);
     if (!Number.isInteger(n.neuron) || n.neuron < 0 || n.neuron >= dModel) throw new InputError(`run index: neuron ${n.neuron} is out of range [0, ${dModel - 1}]`);
     const g = at * dModel + n.neuron;
-    if (seen.has(g)) throw new InputError(`run index: neuron ${n.layer}:${n.neuron} is given twice`);
-    seen.add(g);
-    const plots = n.plots ?? { histogram: n.rendered, topWords: n.rendered && n.topWords.length > 0 };
-    // Plain loops and one object literal per entry: this runs for every top
-    // word and sentence of the model, and each object is serialised as built
-    // (the key order is the files' format).
-    const topWords: IndexTopWord[] = [];
-    for (let rank = 0; rank < Math.min(n.topWords.length, maxWords); rank++) {
-      const w = n.topWords[rank]!;
-      topWords.push({ rank, token: w.token, score: w.score, count: w.count ?? 0, mean: w.mean ?? 0 });
-      words.add(w.token, g, rank, w.score);
-    }
-    const topSentences: IndexTopSentence[] = [];
-    for (let rank = 0; rank < n.topSentences.length; rank++) {
-      const s = n.topSentences[rank]!;
-      const svg = n.rendered ? renderPaths.sentence(n.layer, n.neuron, rank) : null;
-      const text = s.text ?? run.sentenceTexts?.get(s.sentenceIndex);
-      topSentences.push(text === undefined
-        ? { rank, sentenceIndex: s.sentenceIndex, maxActivation: s.maxActivation, tokenIndex: s.tokenIndex, svg }
-        : { rank, sentenceIndex: s.sentenceIndex, maxActivation: s.maxActivation, tokenIndex: s.tokenIndex, svg, text });
-    }
-    perLayer[at]!.push({
-      layer: n.layer,
-      neuron: n.neuron,
-      globalNeuron: g,
-      stats: n.stats,
-      topWords,
-      topSentences,
-      plots: {
-        histogram: plots.histogram ? renderPaths.histogram(n.layer, n.neuron) : null,
-        topWords: plots.topWords ? renderPaths.topWords(n.layer, n.neuron) : null,
-      },
-    });
+    if (seen[g]) throw new InputError(`run index: neuron ${n.layer}:${n.neuron} is given twice`);
+    seen[g] = 1;
+    perLayer[at]!.add(n, g, maxWords, run.sentenceTexts);
+    for (let rank = 0; rank < Math.min(n.topWords.length, maxWords); rank++) words.add(n.topWords[rank]!.token, g, rank, n.topWords[rank]!.score);
   }
   const variancePlots = new Set(run.variancePlots ?? numbers);
-  const layers = perLayer.map((list, i): LayerIndex => ({
-    version: RUN_INDEX_VERSION,
-    layer: numbers[i]!,
-    neurons: list.sort((a, b) => a.neuron - b.neuron),
-  }));
-  const wordIndex = words.index();
+  const layers = perLayer.map((c) => c.finish());
   const summary: RunSummary = {
     version: RUN_INDEX_VERSION,
     runId: run.runId,
@@ -223,14 +241,14 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
     sentences: run.sentences,
     tokens: run.tokens,
     layers: layers.map((l) => {
-      const variances = l.neurons.map((n) => n.stats.variance).filter((v) => Number.isFinite(v));
+      const variances = l.stats.variance.filter((v) => Number.isFinite(v));
       return {
         layer: l.layer,
-        neurons: l.neurons.length,
-        rendered: l.neurons.filter((n) => n.topSentences.some((s) => s.svg !== null)).length,
+        neurons: l.neuron.length,
+        rendered: Object.values(l.renders).filter((r) => r.sentences.length > 0).length,
         meanVariance: variances.length > 0 ? variances.reduce((s, v) => s + v, 0) / variances.length : 0,
         maxVariance: variances.length > 0 ? Math.max(...variances) : 0,
-        plots: { variance: variancePlots.has(l.layer) && l.neurons.length > 0 ? renderPaths.variance(l.layer) : null },
+        plots: { variance: variancePlots.has(l.layer) && l.neuron.length > 0 ? renderPaths.variance(l.layer) : null },
         json: renderPaths.layerJson(l.layer),
         script: renderPaths.layerScript(l.layer),
       };
@@ -238,7 +256,122 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
     files: run.files ?? {},
     words: { json: renderPaths.wordsJson, script: renderPaths.wordsScript },
   };
-  return { summary, layers, words: { version: RUN_INDEX_VERSION, words: wordIndex } };
+  return { summary, layers, words: words.index() };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] };
+
+/** One layer's columns, filled neuron by neuron in any order and sorted by neuron at the end. */
+class LayerColumns {
+  private readonly neuron: number[] = [];
+  private readonly globalNeuron: number[] = [];
+  private readonly stats: Mutable<LayerIndex['stats']> = { count: [], mean: [], variance: [], std: [], min: [], max: [] };
+  private readonly topWords: Mutable<LayerIndex['topWords']> = { offsets: [0], token: [], score: [], count: [], mean: [] };
+  private readonly topSentences: Mutable<LayerIndex['topSentences']> = { offsets: [0], sentenceIndex: [], maxActivation: [], tokenIndex: [] };
+  private readonly texts = new Map<number, string>();
+  private readonly renders = new Map<number, NeuronRenders>();
+  private sorted = true;
+
+  constructor(private readonly layer: number) {}
+
+  add(n: NeuronInput, g: number, maxWords: number, sentenceTexts: ReadonlyMap<number, string> | undefined): void {
+    const { neuron, stats, topWords: words, topSentences: sentences } = n;
+    if (this.neuron.length > 0 && neuron < this.neuron[this.neuron.length - 1]!) this.sorted = false;
+    this.neuron.push(neuron);
+    this.globalNeuron.push(g);
+    const st = this.stats;
+    st.count.push(stats.count);
+    st.mean.push(stats.mean);
+    st.variance.push(stats.variance);
+    st.std.push(stats.std);
+    st.min.push(stats.min);
+    st.max.push(stats.max);
+    const tw = this.topWords;
+    for (let rank = 0; rank < Math.min(words.length, maxWords); rank++) {
+      const w = words[rank]!;
+      tw.token.push(w.token);
+      tw.score.push(w.score);
+      tw.count.push(w.count ?? 0);
+      tw.mean.push(w.mean ?? 0);
+    }
+    tw.offsets.push(tw.token.length);
+    const ts = this.topSentences;
+    for (const s of sentences) {
+      ts.sentenceIndex.push(s.sentenceIndex);
+      ts.maxActivation.push(s.maxActivation);
+      ts.tokenIndex.push(s.tokenIndex);
+      const text = s.text ?? sentenceTexts?.get(s.sentenceIndex);
+      if (text !== undefined) this.texts.set(s.sentenceIndex, text);
+    }
+    ts.offsets.push(ts.sentenceIndex.length);
+    const plots = n.plots ?? { histogram: n.rendered, topWords: n.rendered && words.length > 0 };
+    if (plots.histogram || plots.topWords || (n.rendered && sentences.length > 0)) {
+      this.renders.set(neuron, {
+        sentences: n.rendered ? sentences.map((_, rank) => renderPaths.sentence(this.layer, neuron, rank)) : [],
+        histogram: plots.histogram ? renderPaths.histogram(this.layer, neuron) : null,
+        topWords: plots.topWords ? renderPaths.topWords(this.layer, neuron) : null,
+      });
+    }
+  }
+
+  finish(): LayerIndex {
+    const texts = [...this.texts.keys()].sort((a, b) => a - b);
+    const renders = [...this.renders.keys()].sort((a, b) => a - b);
+    const layer: LayerIndex = {
+      version: LAYER_INDEX_VERSION,
+      layer: this.layer,
+      neuron: this.neuron,
+      globalNeuron: this.globalNeuron,
+      stats: this.stats,
+      topWords: this.topWords,
+      topSentences: this.topSentences,
+      // fromEntries defines own properties, in ascending sentence and neuron order
+      sentences: Object.fromEntries(texts.map((i) => [String(i), this.texts.get(i)!])),
+      renders: Object.fromEntries(renders.map((i) => [String(i), this.renders.get(i)!])),
+    };
+    return this.sorted ? layer : byNeuron(layer);
+  }
+}
+
+/** The layer with its neurons (and their ragged lists) in neuron order. */
+function byNeuron(l: LayerIndex): LayerIndex {
+  const order = l.neuron.map((_, i) => i).sort((a, b) => l.neuron[a]! - l.neuron[b]!);
+  const pick = <T>(col: readonly T[]): T[] => order.map((i) => col[i]!);
+  const ragged = <C extends { readonly offsets: readonly number[] }>(c: C): C => {
+    const offsets = [0];
+    const rows: number[] = [];
+    for (const i of order) {
+      for (let r = c.offsets[i]!; r < c.offsets[i + 1]!; r++) rows.push(r);
+      offsets.push(rows.length);
+    }
+    const out: Record<string, unknown> = { offsets };
+    for (const [k, v] of Object.entries(c)) if (k !== 'offsets') out[k] = rows.map((r) => (v as unknown[])[r]);
+    return out as C;
+  };
+  const stats = Object.fromEntries(Object.entries(l.stats).map(([k, v]) => [k, pick(v)])) as unknown as LayerIndex['stats'];
+  return { ...l, neuron: pick(l.neuron), globalNeuron: pick(l.globalNeuron), stats, topWords: ragged(l.topWords), topSentences: ragged(l.topSentences) };
+}
+
+/** A layer file's neurons as objects, in its order (the shape version 1 stored). */
+export function neuronsOf(l: LayerIndex): IndexNeuron[] {
+  return l.neuron.map((neuron, i) => {
+    const r = l.renders[String(neuron)];
+    const tw = l.topWords;
+    const ts = l.topSentences;
+    const topWords: IndexTopWord[] = [];
+    for (let k = tw.offsets[i]!; k < tw.offsets[i + 1]!; k++) {
+      topWords.push({ rank: k - tw.offsets[i]!, token: tw.token[k]!, score: tw.score[k]!, count: tw.count[k]!, mean: tw.mean[k]! });
+    }
+    const topSentences: IndexTopSentence[] = [];
+    for (let k = ts.offsets[i]!; k < ts.offsets[i + 1]!; k++) {
+      const rank = k - ts.offsets[i]!;
+      const text = l.sentences[String(ts.sentenceIndex[k])];
+      const s = { rank, sentenceIndex: ts.sentenceIndex[k]!, maxActivation: ts.maxActivation[k]!, tokenIndex: ts.tokenIndex[k]!, svg: r?.sentences[rank] ?? null };
+      topSentences.push(text === undefined ? s : { ...s, text });
+    }
+    const stats = { count: l.stats.count[i]!, mean: l.stats.mean[i]!, variance: l.stats.variance[i]!, std: l.stats.std[i]!, min: l.stats.min[i]!, max: l.stats.max[i]! };
+    return { layer: l.layer, neuron, globalNeuron: l.globalNeuron[i]!, stats, topWords, topSentences, plots: { histogram: r?.histogram ?? null, topWords: r?.topWords ?? null } };
+  });
 }
 
 /**
@@ -246,7 +379,7 @@ export function buildRunIndex(run: RunIndexInput, neurons: Iterable<NeuronInput>
  * the end. Growing one small array of tuples per token while the neurons
  * stream in took about half of buildRunIndex (2,688 neurons x 20 words);
  * a counting sort groups the entries instead, each token's in the order
- * given, so its list sorts exactly as before.
+ * given, then sorted best score first (ties: lower global neuron first).
  */
 class WordEntries {
   private readonly ids = new Map<string, number>();
@@ -269,30 +402,25 @@ class WordEntries {
     this.score.push(score);
   }
 
-  /** Token -> `[globalNeuron, rank, score]`, tokens in code-unit order, each list best score first. */
-  index(): WordIndex['words'] {
-    const { tokens } = this;
+  index(): WordIndex {
+    const { tokens, neuron, rank, score } = this;
     const order = tokens.map((_, id) => id).sort((a, b) => (tokens[a]! < tokens[b]! ? -1 : tokens[a]! > tokens[b]! ? 1 : 0));
     const count = new Int32Array(tokens.length);
     for (const id of this.token) count[id]!++;
     const start = new Int32Array(tokens.length);
+    const offsets = [0];
     let at = 0;
     for (const id of order) {
       start[id] = at;
       at += count[id]!;
+      offsets.push(at);
     }
-    const next = start.slice();
     const entries = new Int32Array(this.token.length);
+    const next = start.slice();
     for (let i = 0; i < this.token.length; i++) entries[next[this.token[i]!]!++] = i;
-    // fromEntries defines own properties: a token such as `__proto__` stays a plain key
-    return Object.fromEntries(order.map((id) => {
-      const list: Array<[number, number, number]> = [];
-      for (let k = start[id]!; k < start[id]! + count[id]!; k++) {
-        const i = entries[k]!;
-        list.push([this.neuron[i]!, this.rank[i]!, this.score[i]!]);
-      }
-      return [tokens[id]!, list.sort((a, b) => b[2] - a[2] || a[0] - b[0])] as const;
-    }));
+    for (const id of order) entries.subarray(start[id]!, start[id]! + count[id]!).sort((a, b) => score[b]! - score[a]! || neuron[a]! - neuron[b]!);
+    const pick = (col: readonly number[]): number[] => Array.from(entries, (i) => col[i]!);
+    return { version: LAYER_INDEX_VERSION, token: order.map((id) => tokens[id]!), offsets, globalNeuron: pick(neuron), rank: pick(rank), score: pick(score) };
   }
 }
 

@@ -17,7 +17,7 @@ import { runKeys } from '../pipelines/keys.ts';
 import type { ObjectStore } from '../pipelines/ports.ts';
 import { renderKeys, renderPaths } from '../pipelines/renderKeys.ts';
 import { selectNeurons } from '../pipelines/renderSelection.ts';
-import { parseRunSummary, type LayerIndex } from '../pipelines/runIndex.ts';
+import { neuronsOf, parseRunSummary, type LayerIndex } from '../pipelines/runIndex.ts';
 import { TopSentences } from '../pipelines/topSentences.ts';
 import type { AnalysisResult } from '../schemas/analysis.ts';
 import { histogramsTable, topSentencesTable } from '../schemas/parquet.ts';
@@ -149,7 +149,7 @@ describe('render stage (embedded runner)', () => {
     expect(summary.layers.reduce((n, l) => n + l.rendered, 0)).toBe(TOP);
     const layer1 = JSON.parse(Buffer.from(await store.get(rk.of(renderPaths.layerJson(1)))).toString()) as LayerIndex;
     const lines = corpusText(40).split('\n');
-    for (const n of layer1.neurons) {
+    for (const n of neuronsOf(layer1)) {
       expect(n.topSentences).toHaveLength(K);
       for (const s of n.topSentences) expect(s.text).toBe(lines[s.sentenceIndex]);
       const rendered = n.topSentences[0]!.svg !== null;
@@ -249,7 +249,7 @@ async function firstRendered(s: ObjectStore, runId: string): Promise<string> {
   const summary = parseRunSummary(JSON.parse(Buffer.from(await s.get(rk.of(renderPaths.summary))).toString()));
   for (const l of summary.layers) {
     const layer = JSON.parse(Buffer.from(await s.get(rk.of(l.json))).toString()) as LayerIndex;
-    const n = layer.neurons.find((x) => x.topSentences[0]?.svg);
+    const n = neuronsOf(layer).find((x) => x.topSentences[0]?.svg);
     if (n) return `${n.layer}:${n.neuron}`;
   }
   throw new Error(`run ${runId} has no rendered neuron (${runKeys(runId).prefix})`);

@@ -35,7 +35,7 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
   const selected = new Set(selectNeurons(plan.options.render, stats.variance, plan.layers, dModel));
 
   // every block's top sentences, top words and histogram bounds
-  const blocks = [];
+  const blocks: Array<{ b: (typeof plan.blocks)[number]; top: TopSentences; hist: Histograms; words: Awaited<ReturnType<typeof blockTopWords>> }> = [];
   const needed = new Set<number>();
   for (const b of plan.blocks) {
     const top = await readPartial(store, rk.topSentencesBlock(b.index), TopSentences.decode);
@@ -46,23 +46,26 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
   }
   const texts = await sentenceTexts(ctx, plan, needed);
 
-  const neurons: NeuronInput[] = [];
-  for (const { b, top, hist, words } of blocks) {
-    for (let g = b.start; g < b.end; g++) {
-      const j = g - b.start;
-      const rendered = selected.has(g);
-      const topWords = words.get(g) ?? [];
-      // the rows as read: buildRunIndex keeps the first top words and takes
-      // each sentence's text from `sentenceTexts`
-      neurons.push({
-        layer: plan.layers[Math.floor(g / dModel)]!,
-        neuron: g % dModel,
-        stats: { count: stats.count[g]!, mean: stats.mean[g]!, variance: stats.variance[g]!, std: stats.std[g]!, min: stats.min[g]!, max: stats.max[g]! },
-        topWords,
-        topSentences: top.top(j),
-        rendered,
-        plots: { histogram: rendered && plottableHistogram(hist, j) !== null, topWords: rendered && topWords.length > 0 },
-      });
+  // one neuron at a time, as the index takes them: the rows as read (it
+  // keeps the first top words and takes each sentence's text from `sentenceTexts`)
+  let count = 0;
+  function* neurons(): Generator<NeuronInput> {
+    for (const { b, top, hist, words } of blocks) {
+      for (let g = b.start; g < b.end; g++) {
+        const j = g - b.start;
+        const rendered = selected.has(g);
+        const topWords = words.get(g) ?? [];
+        count++;
+        yield {
+          layer: plan.layers[Math.floor(g / dModel)]!,
+          neuron: g % dModel,
+          stats: { count: stats.count[g]!, mean: stats.mean[g]!, variance: stats.variance[g]!, std: stats.std[g]!, min: stats.min[g]!, max: stats.max[g]! },
+          topWords,
+          topSentences: top.top(j),
+          rendered,
+          plots: { histogram: rendered && plottableHistogram(hist, j) !== null, topWords: rendered && topWords.length > 0 },
+        };
+      }
     }
   }
 
@@ -85,7 +88,7 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
       layers: plan.layers,
       sentenceTexts: texts,
     },
-    neurons,
+    neurons(),
   );
   const objects: Array<{ key: string; body: Uint8Array | string; contentType: string }> = plan.layers.map((layer, i) => ({
     key: rk.of(renderPaths.variance(layer)),
@@ -96,8 +99,8 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
   objects.push({ key: rk.of(renderPaths.html), body: renderHtmlIndex(index.summary), contentType: 'text/html; charset=utf-8' });
   await putAll(store, objects);
   const files = objects.length;
-  ctx.log(`run ${plan.runId}: index of ${neurons.length} neurons (${selected.size} rendered) at ${store.location}${rk.of(renderPaths.html)}`);
-  return { version: 1, runId: plan.runId, neurons: neurons.length, rendered: selected.size, files, html: rk.of(renderPaths.html) };
+  ctx.log(`run ${plan.runId}: index of ${count} neurons (${selected.size} rendered) at ${store.location}${rk.of(renderPaths.html)}`);
+  return { version: 1, runId: plan.runId, neurons: count, rendered: selected.size, files, html: rk.of(renderPaths.html) };
 }
 
 /** The text of the given sentences, read shard by shard from the corpus (checked against the plan's hashes). */
