@@ -165,12 +165,19 @@ export interface EncodedShard {
   readonly byteLength: number;
 }
 
+/** Free bytes per neuron the shard encoder leaves after the group it visits (`encodeShardChunks` with memory). */
+export const VISIT_SCRATCH_BYTES_PER_NEURON = 32;
+
 /**
  * Encodes a shard as the chunks of its object, in order, for a streaming
  * upload: the group-major copy of the values is made once (the header needs
  * every section's CRC before the first byte goes out) and never concatenated.
  * With `memory`, the group chunks (and the visitor's values, which are only
  * valid during the call) point into it: reuse it only once they are written.
+ * During a visit the memory after the visited values is free (later groups
+ * are gathered after it), at least `VISIT_SCRATCH_BYTES_PER_NEURON` per
+ * neuron of the group: a kernel may read the group in place and keep its
+ * other arguments there (wasmKernels.ts `inPlace`; the top-sentence scan does).
  */
 export function encodeShardChunks(input: ShardInput, onGroup?: GroupVisitor, memory?: ReusableMemory): EncodedShard {
   const { nTokens, nNeurons } = checkInput(input);
@@ -202,7 +209,8 @@ export function encodeShardChunks(input: ShardInput, onGroup?: GroupVisitor, mem
   const nGroups = groupCount(nNeurons, groupWidth);
   const stored = align8(nTokens * nNeurons * (dtype === 'float32' ? 4 : 2));
   const scratch = dtype === 'float32' ? 0 : nTokens * Math.min(groupWidth, nNeurons) * 4;
-  const buffer = memory ? memory.reserve(stored + scratch) : new ArrayBuffer(stored + scratch);
+  const visit = memory ? VISIT_SCRATCH_BYTES_PER_NEURON * Math.min(groupWidth, nNeurons) : 0;
+  const buffer = memory ? memory.reserve(stored + scratch + visit) : new ArrayBuffer(stored + scratch);
   const groupBytes: Uint8Array[] = [];
   let at = 0;
   for (let g = 0; g < nGroups; g++) {

@@ -18,7 +18,7 @@
  */
 import { InputError } from './errors.ts';
 import type { Matrix, SentenceActivations } from './matrix.ts';
-import { scratch } from './wasmKernels.ts';
+import { inPlace as kernelsInPlace, scratch, type Scratch } from './wasmKernels.ts';
 
 export const DEFAULT_TOP_SENTENCES = 10;
 
@@ -123,8 +123,11 @@ export class TopSentences {
    * Adds consecutive sentences given as one block of rows, `[nTokens x nNeurons]`
    * (a shard's neuron group as stored: sentence i owns the next
    * `sentenceTokens[i]` rows); sentence i gets index `firstSentence + i`.
+   * `inPlace`: the memory right after the rows is free (the shard encoder's
+   * visit, shard.ts `encodeShardChunks`), so the kernel may read them where
+   * they lie (wasmKernels.ts `inPlace`) instead of a copy. Same numbers.
    */
-  addRows(values: Matrix, sentenceTokens: ArrayLike<number>, firstSentence = 0): void {
+  addRows(values: Matrix, sentenceTokens: ArrayLike<number>, firstSentence = 0, inPlace = false): void {
     if (values.cols !== this.nNeurons) {
       throw new InputError(`top sentences: block has ${values.cols} neurons, expected ${this.nNeurons}`);
     }
@@ -132,29 +135,39 @@ export class TopSentences {
     for (let i = 0; i < sentenceTokens.length; i++) total += sentenceTokens[i]!;
     if (total !== values.rows) throw new InputError(`top sentences: ${sentenceTokens.length} sentences have ${total} tokens but the block has ${values.rows} rows`);
     const B = this.nNeurons;
-    // Scratch layout (bytes): bestAbs, bestVal, bestTok, max, min [B] each (4 bytes); the block's f32 [rows x B].
-    const dataOff = Math.ceil((20 * B) / 16) * 16;
-    const sc = scratch(dataOff + 4 * values.data.length);
+    // The kernel's other arguments (bytes from `out`): bestAbs, bestVal, bestTok, max, min [B] each (4 bytes).
+    const outBytes = Math.ceil((20 * B) / 16) * 16;
+    const here = inPlace ? kernelsInPlace(values.data, outBytes) : null;
+    let sc: Scratch | null = here;
+    let at = here?.data ?? outBytes;
+    let out = here?.free ?? 0;
+    if (!here) {
+      // the block's f32 [rows x B] copied after the arguments
+      sc = scratch(outBytes + 4 * values.data.length);
+      sc?.f32.set(values.data, outBytes / 4);
+      at = outBytes;
+      out = 0;
+    }
     if (sc !== null) {
       const { f32, i32, kernels } = sc;
-      const bestAbs = f32.subarray(0, B);
-      const bestVal = f32.subarray(B, 2 * B);
-      const bestTok = i32.subarray(2 * B, 3 * B);
-      f32.set(this.max, 3 * B);
-      f32.set(this.min, 4 * B);
-      f32.set(values.data, dataOff / 4);
+      const f = out / 4;
+      const bestAbs = f32.subarray(f, f + B);
+      const bestVal = f32.subarray(f + B, f + 2 * B);
+      const bestTok = i32.subarray(f + 2 * B, f + 3 * B);
+      f32.set(this.max, f + 3 * B);
+      f32.set(this.min, f + 4 * B);
       let start = 0;
       for (let i = 0; i < sentenceTokens.length; i++) {
         const s = firstSentence + i;
         const n = sentenceTokens[i]!;
         this.begin(s);
         bestAbs.fill(-1);
-        kernels.sentenceScan(dataOff + 4 * start * B, n, B, 0, 4 * B, 8 * B, 12 * B, 16 * B);
+        kernels.sentenceScan(at + 4 * start * B, n, B, out, out + 4 * B, out + 8 * B, out + 12 * B, out + 16 * B);
         this.commit(s, bestAbs, bestVal, bestTok);
         start += n;
       }
-      this.max.set(f32.subarray(3 * B, 4 * B));
-      this.min.set(f32.subarray(4 * B, 5 * B));
+      this.max.set(f32.subarray(f + 3 * B, f + 4 * B));
+      this.min.set(f32.subarray(f + 4 * B, f + 5 * B));
       return;
     }
     let start = 0;

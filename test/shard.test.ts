@@ -10,8 +10,11 @@ import {
   groupRange,
   readShardHeader,
   tokensRange,
+  VISIT_SCRATCH_BYTES_PER_NEURON,
   type ShardInput,
 } from '../pipelines/shard.ts';
+import { TopSentences } from '../pipelines/topSentences.ts';
+import { inPlace, passMemory } from '../pipelines/wasmKernels.ts';
 import { ReusableMemory } from '../pipelines/bytes.ts';
 import { decodeHalf, encodeHalf, roundToHalf, toHalfBits } from '../pipelines/float16.ts';
 import { InputError } from '../pipelines/errors.ts';
@@ -156,6 +159,35 @@ describe('shard codec', () => {
     // float16 after float32 reuses the same buffer with the float32 scratch behind the halves
     for (const input of [large, small, { ...large, dtype: 'float16' as const }, { ...small, dtype: 'float16' as const, groupWidth: 30 }, large]) {
       expect(seen(input, memory)).toEqual(seen(input));
+    }
+  });
+
+  it("lets a visitor's kernel read each group where it lies in the pass memory: the same top sentences as from a copy", () => {
+    const memory = passMemory();
+    expect(memory).not.toBeNull(); // Node 20 has WebAssembly SIMD
+    const lent = new ReusableMemory((bytes) => memory!.buffer(bytes));
+    const next = rng(11);
+    // 400 rows in 40 sentences
+    const sentences = Array.from({ length: 40 }, (_, i) => sentence(Array.from({ length: 10 }, (_, t) => `w${(i * 10 + t) % 37}`), 2, 12, next));
+    const sentenceTokens = sentences.map((s) => s.nTokens);
+    for (const dtype of ['float32', 'float16'] as const) {
+      const input: ShardInput = { sentences, layers: [0, 1], dModel: 12, dtype, groupWidth: 10 }; // groups of 10, 10 and 4
+      const visit = (here: boolean, into?: ReusableMemory): { stats: Uint8Array[]; inPlaceGroups: number } => {
+        const stats: Uint8Array[] = [];
+        let inPlaceGroups = 0;
+        encodeShardChunks(input, (_g, values, first) => {
+          if (inPlace(values.data, VISIT_SCRATCH_BYTES_PER_NEURON * values.cols)) inPlaceGroups++;
+          const top = new TopSentences(values.cols, 3, first);
+          top.addRows(values, sentenceTokens, 0, here);
+          stats.push(top.encode());
+        }, into);
+        return { stats, inPlaceGroups };
+      };
+      const copied = visit(false);
+      const read = visit(true, lent);
+      expect(copied.inPlaceGroups).toBe(0);
+      expect(read.inPlaceGroups).toBe(3);
+      expect(read.stats).toEqual(copied.stats);
     }
   });
 

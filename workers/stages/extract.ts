@@ -120,7 +120,12 @@ export async function storeShard(ctx: StageContext, job: ExtractJob, extracted: 
     const part = emptyMoments(values.cols, first);
     accumulateMoments(part, values, { columnOffset: first, label });
     place(moments, part);
-    tops.addGroup(values, first);
+    // The top-sentence scan reads the group where the encoder laid it (this
+    // thread's pass memory) instead of a copy: 15 ms less per MiniLM shard.
+    // The moments still copy it, chunk by chunk: first to read a freshly
+    // gathered group, their kernel ran 2.5x slower in place than the copy
+    // plus the kernel (BENCHMARKS.md), and the copy leaves the group in cache.
+    tops.addGroup(values, first, true);
   }, memory);
   sentences.length = 0; // the encoded groups hold everything now
 

@@ -44,9 +44,10 @@ export class ShardTopSentences {
   }
 
   /** One group of the shard: neurons `[first, first + values.cols)`. */
-  addGroup(values: Matrix, first: number): void {
+  /** `inPlace`: as TopSentences.addRows (the shard encoder's visit). */
+  addGroup(values: Matrix, first: number, inPlace = false): void {
     const part = new TopSentences(values.cols, this.acc.k, first);
-    part.addRows(values, this.sentenceTokens);
+    part.addRows(values, this.sentenceTokens, 0, inPlace);
     this.acc.place(part);
   }
 
