@@ -18,7 +18,7 @@
  */
 import { InputError } from './errors.ts';
 import type { Matrix, SentenceActivations } from './matrix.ts';
-import { inPlace as kernelsInPlace, scratch, type Scratch } from './wasmKernels.ts';
+import { inPlace as kernelsInPlace, scratch } from './wasmKernels.ts';
 
 export const DEFAULT_TOP_SENTENCES = 10;
 
@@ -138,16 +138,11 @@ export class TopSentences {
     // The kernel's other arguments (bytes from `out`): bestAbs, bestVal, bestTok, max, min [B] each (4 bytes).
     const outBytes = Math.ceil((20 * B) / 16) * 16;
     const here = inPlace ? kernelsInPlace(values.data, outBytes) : null;
-    let sc: Scratch | null = here;
-    let at = here?.data ?? outBytes;
-    let out = here?.free ?? 0;
-    if (!here) {
-      // the block's f32 [rows x B] copied after the arguments
-      sc = scratch(outBytes + 4 * values.data.length);
-      sc?.f32.set(values.data, outBytes / 4);
-      at = outBytes;
-      out = 0;
-    }
+    // else the block's f32 [rows x B] is copied after the arguments
+    const sc = here ?? scratch(outBytes + 4 * values.data.length);
+    const at = here ? here.data : outBytes;
+    const out = here ? here.free : 0;
+    if (!here) sc?.f32.set(values.data, outBytes / 4);
     if (sc !== null) {
       const { f32, i32, kernels } = sc;
       const f = out / 4;

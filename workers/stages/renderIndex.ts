@@ -48,14 +48,12 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
 
   // one neuron at a time, as the index takes them: the rows as read (it
   // keeps the first top words and takes each sentence's text from `sentenceTexts`)
-  let count = 0;
   function* neurons(): Generator<NeuronInput> {
     for (const { b, top, hist, words } of blocks) {
       for (let g = b.start; g < b.end; g++) {
         const j = g - b.start;
         const rendered = selected.has(g);
         const topWords = words.get(g) ?? [];
-        count++;
         yield {
           layer: plan.layers[Math.floor(g / dModel)]!,
           neuron: g % dModel,
@@ -99,6 +97,7 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
   objects.push({ key: rk.of(renderPaths.html), body: renderHtmlIndex(index.summary), contentType: 'text/html; charset=utf-8' });
   await putAll(store, objects);
   const files = objects.length;
+  const count = index.summary.layers.reduce((n, l) => n + l.neurons, 0);
   ctx.log(`run ${plan.runId}: index of ${count} neurons (${selected.size} rendered) at ${store.location}${rk.of(renderPaths.html)}`);
   return { version: 1, runId: plan.runId, neurons: count, rendered: selected.size, files, html: rk.of(renderPaths.html) };
 }
