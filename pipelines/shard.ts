@@ -16,6 +16,7 @@
  *   typeBytes       UTF-8             the types' text, concatenated
  *   group 0..G-1    dtype[nTokens x width]  row-major: (token t, neuron j) at t * width + j
  * ```
+ * This writer starts each group at a multiple of `GROUP_ALIGN` (4096) bytes.
  * Sections sentenceTokens..typeBytes are contiguous: one GET gives every
  * token. Group k holds global neurons `[k * groupWidth, min((k+1) * groupWidth, nNeurons))`,
  * where global neuron `g = layerIndex * dModel + neuron` over the selected
@@ -32,6 +33,19 @@ import { Vocab } from './vocab.ts';
 export const SHARD_MAGIC = 'NXSHARD\0';
 export const SHARD_VERSION = 1;
 export const SHARD_PREAMBLE_BYTES = 16;
+/**
+ * Where groups start: a multiple of this many bytes, so that pass 2 can read
+ * a group with direct I/O straight into place (workers/store/direct.ts). A
+ * writer choice, not a format rule: readers follow the header's offsets,
+ * and shards written before (8-byte aligned) read the same.
+ */
+export const GROUP_ALIGN = 4096;
+/** Where groups start in the encoder's memory: on a disk sector (512 bytes), for the same reason. */
+const GROUP_MEMORY_ALIGN = 512;
+
+function alignUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
 
 export type ShardDtype = 'float32' | 'float16';
 
@@ -207,7 +221,9 @@ export function encodeShardChunks(input: ShardInput, onGroup?: GroupVisitor, mem
   // Every group's stored values side by side in one buffer (then, for
   // float16, one group's float32 values): `memory`'s when given.
   const nGroups = groupCount(nNeurons, groupWidth);
-  const stored = align8(nTokens * nNeurons * (dtype === 'float32' ? 4 : 2));
+  // each group starts on a sector of `buffer` too (as in the file), so that
+  // the store can write it to the disk from there (workers/store/direct.ts)
+  const stored = align8(nTokens * nNeurons * (dtype === 'float32' ? 4 : 2)) + nGroups * GROUP_MEMORY_ALIGN;
   const scratch = dtype === 'float32' ? 0 : nTokens * Math.min(groupWidth, nNeurons) * 4;
   const visit = memory ? VISIT_SCRATCH_BYTES_PER_NEURON * Math.min(groupWidth, nNeurons) : 0;
   const buffer = memory ? memory.reserve(stored + scratch + visit) : new ArrayBuffer(stored + scratch);
@@ -221,14 +237,14 @@ export function encodeShardChunks(input: ShardInput, onGroup?: GroupVisitor, mem
       values = new Float32Array(buffer, at, n);
       gatherGroup(input, start, end, values);
       groupBytes.push(new Uint8Array(buffer, at, n * 4));
-      at += n * 4;
+      at = alignUp(at + n * 4, GROUP_MEMORY_ALIGN);
     } else {
       values = new Float32Array(buffer, stored, n);
       gatherGroup(input, start, end, values);
       const half = new Uint16Array(buffer, at, n);
       encodeHalf(values, half);
       groupBytes.push(new Uint8Array(buffer, at, n * 2));
-      at += n * 2;
+      at = alignUp(at + n * 2, GROUP_MEMORY_ALIGN);
       if (onGroup) decodeHalf(half, values); // the visitor sees what is stored
     }
     onGroup?.(g, matrix(values, nTokens, end - start), start);
@@ -248,6 +264,7 @@ export function encodeShardChunks(input: ShardInput, onGroup?: GroupVisitor, mem
   for (;;) {
     let at = SHARD_PREAMBLE_BYTES + headerLength;
     const sections: Section[] = bodies.map((b, i) => {
+      if (i >= 4) at = alignUp(at, GROUP_ALIGN);
       const s: Section = [at, b.length, crcs[i]!];
       at = align8(at + b.length);
       return s;

@@ -441,7 +441,8 @@ function corpusLayout(region: number, B: number, nTypes: number, rows: number): 
   const orderOff = startOff + 4 * (nTypes + 1);
   const muOff = align16(orderOff + 4 * rows);
   const outOff = muOff + 8 * B;
-  const dataOff = align16(outOff + 16 * B);
+  // the rows on a page boundary: pass 2 reads shard groups into them with direct I/O (workers/store/direct.ts)
+  const dataOff = Math.ceil((outOff + 16 * B) / 4096) * 4096;
   return { rowOfOff, startOff, orderOff, muOff, outOff, dataOff, visitOff: align16(dataOff + 4 * rows * B) };
 }
 

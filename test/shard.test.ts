@@ -6,6 +6,8 @@ import {
   decodeTokens,
   encodeShard,
   encodeShardChunks,
+  GROUP_ALIGN,
+  SHARD_PREAMBLE_BYTES,
   groupNeurons,
   groupRange,
   readShardHeader,
@@ -136,6 +138,38 @@ describe('shard codec', () => {
     const s = input.sentences[2]!;
     const bad = { ...input, sentences: [input.sentences[0]!, { ...s, tokens: s.tokens.slice(1) }] };
     expect(() => encodeShard(bad)).toThrow('shard: sentence 1: 4 tokens but 5 activation rows');
+  });
+
+  it('starts every group on a 4096-byte boundary (direct I/O reads it into place), and still reads shards whose groups are only 8-byte aligned', () => {
+    for (const dtype of ['float32', 'float16'] as const) {
+      const input = sample(dtype, 7);
+      const bytes = encodeShard(input);
+      const { header } = decodeShard(bytes, 'k');
+      for (const [offset] of header.sections.groups) expect(offset % GROUP_ALIGN).toBe(0);
+      // the same shard laid out as before the alignment: groups packed at 8-byte offsets, the header rewritten
+      const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
+      const tokensEnd = header.sections.typeBytes[0] + header.sections.typeBytes[1];
+      let at = Math.ceil(tokensEnd / 8) * 8;
+      const packed = header.sections.groups.map(([o, n, crc]) => {
+        const s: [number, number, number] = [at, n, crc];
+        at = Math.ceil((at + n) / 8) * 8;
+        return { s, body: bytes.subarray(o, o + n) };
+      });
+      expect(packed.some(({ s }) => s[0] % GROUP_ALIGN !== 0)).toBe(true);
+      const old = { ...header, sections: { ...header.sections, groups: packed.map((p) => p.s) }, byteLength: at };
+      const json = new TextEncoder().encode(JSON.stringify(old));
+      expect(json.length).toBeLessThanOrEqual(headerLength);
+      const oldBytes = new Uint8Array(at);
+      oldBytes.set(bytes.subarray(0, SHARD_PREAMBLE_BYTES));
+      oldBytes.fill(0x20, SHARD_PREAMBLE_BYTES, SHARD_PREAMBLE_BYTES + headerLength);
+      oldBytes.set(json, SHARD_PREAMBLE_BYTES);
+      oldBytes.set(bytes.subarray(SHARD_PREAMBLE_BYTES + headerLength, tokensEnd), SHARD_PREAMBLE_BYTES + headerLength);
+      for (const { s, body } of packed) oldBytes.set(body, s[0]);
+      expect(oldBytes.length).toBeLessThan(bytes.length);
+      const a = decodeShard(bytes, 'k').sentences;
+      const b = decodeShard(oldBytes, 'k').sentences;
+      expect(b.map((x) => Array.from(x.data))).toEqual(a.map((x) => Array.from(x.data)));
+    }
   });
 
   it('encodes into reused memory the same bytes and visitor values, shard after shard', () => {

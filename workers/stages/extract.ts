@@ -129,7 +129,7 @@ export async function storeShard(ctx: StageContext, job: ExtractJob, extracted: 
   }, memory);
   sentences.length = 0; // the encoded groups hold everything now
 
-  await store.putStream(shard.cache.activations, chunksOf(encoded.chunks), { contentType: 'application/octet-stream' });
+  await store.putStream(shard.cache.activations, chunksOf(encoded.chunks), { contentType: 'application/octet-stream', uncached: true });
   spares.push(memory); // written: free for the next shard (after a failed upload, parts may still be in flight)
   await store.put(shard.cache.moments, encodeMoments(moments), { contentType: 'application/octet-stream' });
   await store.put(topSentencesCacheKey(shard.cache.prefix, job.topSentences), tops.encode(), { contentType: 'application/octet-stream' });
