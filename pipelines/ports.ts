@@ -16,15 +16,10 @@ export interface ObjectInfo {
 export interface PutOptions {
   readonly contentType?: string;
   /**
-   * A hint for bulk objects written once and read back once by ranges (the
+   * A hint for bulk objects written once and read back later by ranges (the
    * activation cache): the local folder store writes them past the OS page
    * cache (direct I/O) where the file system allows. Other stores ignore it.
    */
-  readonly uncached?: boolean;
-}
-
-export interface RangeOptions {
-  /** The read side of `PutOptions.uncached`: the local folder store reads past the OS page cache where it can. */
   readonly uncached?: boolean;
 }
 
@@ -44,7 +39,7 @@ export interface ObjectStore {
    * bytes long) they are read into its start and a view of it is returned, so
    * a caller reading many ranges reuses its memory (see ReusableMemory).
    */
-  getRange(key: string, start: number, end: number, into?: Uint8Array, options?: RangeOptions): Promise<Uint8Array>;
+  getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
   getStream(key: string): AsyncIterable<Uint8Array>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
   /** For objects too large to hold in memory (multipart on S3). */

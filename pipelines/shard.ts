@@ -34,13 +34,14 @@ export const SHARD_MAGIC = 'NXSHARD\0';
 export const SHARD_VERSION = 1;
 export const SHARD_PREAMBLE_BYTES = 16;
 /**
- * Where groups start: a multiple of this many bytes, so that pass 2 can read
- * a group with direct I/O straight into place (workers/store/direct.ts). A
+ * Where groups start: a multiple of this many bytes (a page, a multiple of
+ * any disk's sector), so that a local folder store writes each group with
+ * direct I/O from where the encoder laid it (workers/store/direct.ts). A
  * writer choice, not a format rule: readers follow the header's offsets,
  * and shards written before (8-byte aligned) read the same.
  */
 export const GROUP_ALIGN = 4096;
-/** Where groups start in the encoder's memory: on a disk sector (512 bytes), for the same reason. */
+/** Where groups start in the encoder's memory: on a disk sector (512 bytes), for the same reason (direct I/O wants both). */
 const GROUP_MEMORY_ALIGN = 512;
 
 function alignUp(n: number, to: number): number {

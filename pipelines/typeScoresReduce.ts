@@ -63,11 +63,13 @@ export class TypeScoresReducer implements TypeScoresSink {
   /**
    * Starts a block that is summed segment by segment over a corpus grouped
    * once per run (typeGrouping.ts): the tables sized for the grouping's
-   * types and the scratch for its largest segment's rows plus `visitBytes`
-   * for a `RowsVisitor`, all reserved now, so that the memory does not grow
-   * (and the views `segmentRows` hands out stay valid) until `finish`. The
-   * caller puts each segment's rows at `segmentRows`, may `visit` them, and
-   * sums them with `sumSegment`, segments in order. False, with nothing
+   * types and the scratch for its largest segment's rows (two such areas
+   * when it has several segments, alternating, so that the caller can fill
+   * segment s + 1's while it sums s) plus `visitBytes` for a `RowsVisitor`,
+   * all reserved now, so that the memory does not grow (and the views
+   * `segmentRows` hands out stay valid) until `finish`. The caller puts each
+   * segment's rows at `segmentRows`, may `visit` them, and sums them with
+   * `sumSegment`, segments in order. False, with nothing
    * started, where WebAssembly memory cannot hold it: add shards instead.
    */
   beginCorpus(g: CorpusGrouping, block: { firstNeuron: number; mu: Float64Array }, visitBytes = 0): boolean {
@@ -78,7 +80,8 @@ export class TypeScoresReducer implements TypeScoresSink {
     this.capacity = Math.max(this.capacity, g.tokens.length);
     this.reserve(g.tokens.length, B);
     if (!this.mem) return this.abandon();
-    const layout = corpusLayout(this.region, B, g.maxSegmentTypes, g.maxRows);
+    // two areas for the rows when there are several segments: the next one's are read while one is summed
+    const layout = corpusLayout(this.region, B, g.maxSegmentTypes, g.maxRows, g.segments.length > 1 ? 2 : 1);
     const sc = this.mem.ensure(layout.visitOff + visitBytes);
     if (sc === null) return this.abandon();
     this.views(sc);
@@ -106,13 +109,14 @@ export class TypeScoresReducer implements TypeScoresSink {
     const { grouping, layout, sc } = this.corpusOf('segmentRows');
     const seg = grouping.segments[s];
     if (!seg) throw new RangeError(`segment ${s} is out of range [0, ${grouping.segments.length - 1}]`);
-    return sc.f32.subarray(layout.dataOff / 4, layout.dataOff / 4 + seg.rows * this.block!.nNeurons);
+    const at = layout.dataOffs[s % 2]! / 4;
+    return sc.f32.subarray(at, at + seg.rows * this.block!.nNeurons);
   }
 
-  /** Shows `visitor` rows `[row, row + rows)` of the current segment's rows, where they lie. */
-  visit(visitor: RowsVisitor, row: number, rows: number): void {
+  /** Shows `visitor` rows `[row, row + rows)` of segment `s`'s rows, where they lie. */
+  visit(visitor: RowsVisitor, s: number, row: number, rows: number): void {
     const { layout, sc } = this.corpusOf('visit');
-    visitor.visit(sc, layout.dataOff + 4 * row * this.block!.nNeurons, rows, layout.visitOff);
+    visitor.visit(sc, layout.dataOffs[s % 2]! + 4 * row * this.block!.nNeurons, rows, layout.visitOff);
   }
 
   /**
@@ -128,7 +132,7 @@ export class TypeScoresReducer implements TypeScoresSink {
     i32.set(seg.start, layout.startOff / 4);
     i32.set(seg.order, layout.orderOff / 4);
     const B = this.block!.nNeurons;
-    if (kernels.typeSumsInPlace(layout.dataOff, B, layout.orderOff, layout.startOff, seg.nTypes, layout.rowOfOff, layout.muOff, layout.outOff, 0, this.region) >= 0) nonFinite();
+    if (kernels.typeSumsInPlace(layout.dataOffs[s % 2]!, B, layout.orderOff, layout.startOff, seg.nTypes, layout.rowOfOff, layout.muOff, layout.outOff, 0, this.region) >= 0) nonFinite();
   }
 
   /** Starts over (next neuron block), keeping the buffers. */
@@ -430,20 +434,21 @@ interface CorpusLayout {
   readonly orderOff: number;
   readonly muOff: number;
   readonly outOff: number;
-  readonly dataOff: number;
+  /** Where segment s's rows go: `dataOffs[s % 2]` (two areas when the block has several segments, one otherwise). */
+  readonly dataOffs: readonly [number, number];
   readonly visitOff: number;
 }
 
-function corpusLayout(region: number, B: number, nTypes: number, rows: number): CorpusLayout {
+function corpusLayout(region: number, B: number, nTypes: number, rows: number, areas: 1 | 2 = 1): CorpusLayout {
   const align16 = (n: number): number => Math.ceil(n / 16) * 16;
   const rowOfOff = 2 * region;
   const startOff = rowOfOff + 4 * nTypes;
   const orderOff = startOff + 4 * (nTypes + 1);
   const muOff = align16(orderOff + 4 * rows);
   const outOff = muOff + 8 * B;
-  // the rows on a page boundary: pass 2 reads shard groups into them with direct I/O (workers/store/direct.ts)
-  const dataOff = Math.ceil((outOff + 16 * B) / 4096) * 4096;
-  return { rowOfOff, startOff, orderOff, muOff, outOff, dataOff, visitOff: align16(dataOff + 4 * rows * B) };
+  const dataOff = align16(outOff + 16 * B);
+  const otherDataOff = areas === 2 ? align16(dataOff + 4 * rows * B) : dataOff;
+  return { rowOfOff, startOff, orderOff, muOff, outOff, dataOffs: [dataOff, otherDataOff], visitOff: align16(otherDataOff + 4 * rows * B) };
 }
 
 function grow(a: Float64Array, n: number, keep: number): Float64Array {

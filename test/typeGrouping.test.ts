@@ -121,6 +121,27 @@ describe('a block summed over a grouped corpus', () => {
     expect(encodeTypeScores(sumGrouped(g, corpus, 3, mu))).toEqual(encodeTypeScores(sumByShard(corpus, 3, mu)));
   });
 
+  it("with the next segment's rows put in before one is summed (pass 2 reads ahead into the other area), gives the same bytes", () => {
+    const g = groupCorpusTypes(corpus, B, 1);
+    expect(g.segments.length).toBeGreaterThan(2);
+    const r = new TypeScoresReducer();
+    expect(r.beginCorpus(g, { firstNeuron: 3, mu })).toBe(true);
+    const fill = (si: number): void => {
+      const seg = g.segments[si]!;
+      const rows = r.segmentRows(si);
+      for (let i = seg.first; i < seg.end; i++) rows.set(corpus[i]!.values, seg.rowStart[i - seg.first]! * mu.length);
+    };
+    fill(0);
+    g.segments.forEach((_, si) => {
+      if (si + 1 < g.segments.length) fill(si + 1);
+      r.sumSegment(si, () => {
+        throw new InputError('non-finite');
+      });
+    });
+    expect(r.segmentRows(1).byteOffset).not.toBe(r.segmentRows(0).byteOffset);
+    expect(encodeTypeScores(r.finish())).toEqual(encodeTypeScores(sumByShard(corpus, 3, mu)));
+  });
+
   it('in one segment, gives the same types, counts and order, and sums to 1e-12', () => {
     const g = groupCorpusTypes(corpus, B, 1e9);
     expect(g.segments.length).toBe(1);

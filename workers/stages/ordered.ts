@@ -21,9 +21,15 @@ export async function mapInOrder<T, R>(
     }
   };
   launch();
-  for (let i = 0; i < items.length; i++) {
-    const r = await inflight.shift()!;
-    launch();
-    await consume(r, items[i]!, i);
+  try {
+    for (let i = 0; i < items.length; i++) {
+      const r = await inflight.shift()!;
+      launch();
+      await consume(r, items[i]!, i);
+    }
+  } catch (err) {
+    // fetches still in flight may be writing into the caller's memory: settle them before it is reused
+    await Promise.allSettled(inflight);
+    throw err;
   }
 }

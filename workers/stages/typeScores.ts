@@ -49,8 +49,6 @@ let spare: TypeScoresReducer | null = null;
 let spareBuffers: ReusableMemory[] | null = null;
 /** Shards being read while one is summed. */
 const READS_IN_FLIGHT = 2;
-// The groups are read once per run, past the page cache where the store can (they were written so: extract.ts).
-const UNCACHED = { uncached: true } as const;
 
 /**
  * Shards' headers and token sections, kept across this process's pass-2
@@ -197,7 +195,8 @@ async function corpusGroupingOf(store: ObjectStore, plan: Plan): Promise<{ group
  * The block over the grouped corpus: each segment's shards read straight
  * into the reducer's kernel memory (float32 shards; float16 ones through a
  * buffer), their histograms counted on the rows there as each shard
- * arrives, then the segment summed in one kernel call.
+ * arrives, then the segment summed in one kernel call. The next segment's
+ * reads (into the reducer's other area) are under way while one is summed.
  */
 async function sumSegments(
   ctx: StageContext, store: ObjectStore, plan: Plan, block: Block, grouping: CorpusGrouping,
@@ -206,32 +205,51 @@ async function sumSegments(
   const B = block.end - block.start;
   const visitor = histograms.rowsVisitor;
   let done = 0;
-  for (const [si, seg] of grouping.segments.entries()) {
-    const rows = reducer.segmentRows(si);
-    const shards = plan.shards.slice(seg.first, seg.end);
-    const valuesOf = (i: number): Float32Array => rows.subarray(seg.rowStart[i]! * B, (seg.rowStart[i + 1] ?? seg.rows) * B);
-    await mapInOrder(
+  const segments = grouping.segments;
+  const valuesOf = (si: number, i: number): Float32Array => {
+    const seg = segments[si]!;
+    return reducer.segmentRows(si).subarray(seg.rowStart[i]! * B, (seg.rowStart[i + 1] ?? seg.rows) * B);
+  };
+  const shardsOf = (si: number): typeof plan.shards => plan.shards.slice(segments[si]!.first, segments[si]!.end);
+  const read = (si: number): Promise<void> => {
+    const seg = segments[si]!;
+    const shards = shardsOf(si);
+    return mapInOrder(
       shards,
       READS_IN_FLIGHT,
       async (s, i) => {
         const key = s.cache.activations;
         const { what, header } = headers[seg.first + i]!;
         const [ga, gb] = checkedGroupRange(what, header, block);
-        const out = valuesOf(i);
+        const out = valuesOf(si, i);
         if (out.length !== header.nTokens * B) throw new InputError(`${what}: ${header.nTokens} tokens, the plan's tokens of shard ${s.index} make ${out.length / B}`);
         // float32 groups land where the kernel sums them; float16 ones are widened there
         const into = header.dtype === 'float32' ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : buffers[i % buffers.length]!.bytes(gb - ga);
-        groupInto(header, block.index, await store.getRange(key, ga, gb, into, UNCACHED), out, what);
+        groupInto(header, block.index, await store.getRange(key, ga, gb, into), out, what);
       },
       (_, s, i) => {
-        reducer.visit(visitor, seg.rowStart[i]!, valuesOf(i).length / B);
+        reducer.visit(visitor, si, seg.rowStart[i]!, valuesOf(si, i).length / B);
         ctx.progress?.(++done / plan.shards.length);
       },
     );
-    reducer.sumSegment(si, () => {
-      shards.forEach((s, i) => throwFirstNonFinite(matrix(valuesOf(i), valuesOf(i).length / B, B), 0, B, block.start, `shard ${s.index}`));
-      throw new Error('type scores: non-finite sum without a non-finite activation');
-    });
+  };
+  let reading = read(0);
+  for (let si = 0; si < segments.length; si++) {
+    await reading;
+    if (si + 1 < segments.length) {
+      reading = read(si + 1);
+      reading.catch(() => {}); // awaited below; a failure is thrown there
+    }
+    try {
+      reducer.sumSegment(si, () => {
+        shardsOf(si).forEach((s, i) => throwFirstNonFinite(matrix(valuesOf(si, i), valuesOf(si, i).length / B, B), 0, B, block.start, `shard ${s.index}`));
+        throw new Error('type scores: non-finite sum without a non-finite activation');
+      });
+    } catch (err) {
+      // the next segment's reads land in the thread's pass memory: let them finish before another job takes it
+      await reading.catch(() => {});
+      throw err;
+    }
   }
 }
 
@@ -261,7 +279,7 @@ async function sumShardByShard(
       const key = s.cache.activations;
       const { what, header, tokens } = await shardParts(store, key, s.index);
       const [ga, gb] = checkedGroupRange(what, header, block);
-      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga), UNCACHED);
+      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga));
       return { tokens, values: decodeGroup(header, block.index, groupBytes, what) };
     },
     ({ tokens, values }, s) => {
@@ -385,7 +403,7 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
         const rows = reducer.segmentRows(si);
         for (let i = 0; i < seg.end - seg.first; i++) {
           rows.set(data, seg.rowStart[i]! * B);
-          reducer.visit(visitor, seg.rowStart[i]!, n);
+          reducer.visit(visitor, si, seg.rowStart[i]!, n);
         }
         reducer.sumSegment(si, () => {
           throw new Error('warm-up: non-finite sums');
