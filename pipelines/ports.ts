@@ -23,6 +23,11 @@ export interface PutOptions {
   readonly uncached?: boolean;
 }
 
+export interface RangeOptions {
+  /** The read side of `PutOptions.uncached`: the local folder store reads past the OS page cache where it can. */
+  readonly uncached?: boolean;
+}
+
 /**
  * A flat key-value object store (S3 semantics). Keys are relative, `/`
  * separated, never absolute, never containing `..` segments; adapters refuse
@@ -39,7 +44,7 @@ export interface ObjectStore {
    * bytes long) they are read into its start and a view of it is returned, so
    * a caller reading many ranges reuses its memory (see ReusableMemory).
    */
-  getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
+  getRange(key: string, start: number, end: number, into?: Uint8Array, options?: RangeOptions): Promise<Uint8Array>;
   getStream(key: string): AsyncIterable<Uint8Array>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
   /** For objects too large to hold in memory (multipart on S3). */

@@ -441,13 +441,15 @@ interface CorpusLayout {
 
 function corpusLayout(region: number, B: number, nTypes: number, rows: number, areas: 1 | 2 = 1): CorpusLayout {
   const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+  // the rows on page boundaries: pass 2 reads shard groups into them with direct I/O (workers/store/direct.ts)
+  const alignPage = (n: number): number => Math.ceil(n / 4096) * 4096;
   const rowOfOff = 2 * region;
   const startOff = rowOfOff + 4 * nTypes;
   const orderOff = startOff + 4 * (nTypes + 1);
   const muOff = align16(orderOff + 4 * rows);
   const outOff = muOff + 8 * B;
-  const dataOff = align16(outOff + 16 * B);
-  const otherDataOff = areas === 2 ? align16(dataOff + 4 * rows * B) : dataOff;
+  const dataOff = alignPage(outOff + 16 * B);
+  const otherDataOff = areas === 2 ? alignPage(dataOff + 4 * rows * B) : dataOff;
   return { rowOfOff, startOff, orderOff, muOff, outOff, dataOffs: [dataOff, otherDataOff], visitOff: align16(otherDataOff + 4 * rows * B) };
 }
 

@@ -1,13 +1,13 @@
 /**
- * Direct I/O writes for the activation cache (workers/store/direct.ts): the
- * bytes must come out as they went in, whichever way each part takes
- * (straight from the caller's memory, or through staging memory).
+ * Direct I/O for the activation cache (workers/store/direct.ts): the bytes
+ * must come out as they went in, whichever way each part takes (straight
+ * from or into the caller's memory, or through staging memory).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { directIoAvailable, SECTOR, STAGING_BYTES, writeFileDirect } from '../workers/store/direct.ts';
+import { directIoAvailable, readRangeDirect, SECTOR, STAGING_BYTES, writeFileDirect } from '../workers/store/direct.ts';
 import { LocalStore } from '../workers/store/index.ts';
 
 const dirs: string[] = [];
@@ -86,14 +86,44 @@ describe('direct I/O', () => {
     await expect(writeFileDirect(join(dir, 'taken'), chunks([pattern(10, 1)]))).rejects.toMatchObject({ code: 'EEXIST' });
   });
 
-  it('the local store: an object put uncached reads back the same, whole and by ranges', async () => {
+  it('reads ranges into place where aligned, through staging where not, and short at the end of the file', async () => {
+    const path = join(fresh(), 'data.bin');
+    const data = pattern(2 * STAGING_BYTES + 1234, 7);
+    writeFileSync(path, data);
+    const cases: Array<{ start: number; out: Uint8Array }> = [
+      { start: 4096, out: wasmView(1_000_000 + 100, SECTOR) }, // in place, then a tail of less than a sector
+      { start: 777, out: new Uint8Array(STAGING_BYTES + 5000) }, // an unaligned offset: staging, more than one buffer
+      { start: 8192, out: new Uint8Array(new ArrayBuffer(40_000), 0, 40_000) }, // memory of unknown alignment
+      { start: 4096, out: wasmView(SECTOR * 7, SECTOR + 4) }, // memory off a sector
+    ];
+    for (const { start, out } of cases) {
+      const got = await readRangeDirect(path, start, out);
+      if (!directIoAvailable) {
+        expect(got).toBeNull();
+        continue;
+      }
+      expect(got).toBe(out.length);
+      expect(Buffer.compare(out, data.subarray(start, start + out.length))).toBe(0);
+    }
+    if (!directIoAvailable) return;
+    const tail = new Uint8Array(10_000);
+    const start = data.length - 2000;
+    expect(await readRangeDirect(path, start, tail)).toBe(2000);
+    expect(Buffer.compare(tail.subarray(0, 2000), data.subarray(start))).toBe(0);
+  });
+
+  it('the local store: an uncached object reads back the same, uncached or not, and ranges past its end are cut as plain ones', async () => {
     const store = new LocalStore(fresh());
     const parts = [pattern(5000, 8), wasmView(SECTOR * 64, 0).fill(9), pattern(123, 10)];
     const want = concat(parts);
     await store.putStream('cache/shard.bin', chunks(parts), { uncached: true });
     expect(await store.get('cache/shard.bin')).toEqual(want);
     for (const [a, b] of [[0, want.length], [4096, 4096 + SECTOR * 64], [5000, 5001], [100, 999_999]] as const) {
-      expect(await store.getRange('cache/shard.bin', a, b)).toEqual(want.subarray(a, Math.min(b, want.length)));
+      const plain = await store.getRange('cache/shard.bin', a, b);
+      const into = wasmView(b - a, 0);
+      const direct = await store.getRange('cache/shard.bin', a, b, into, { uncached: true });
+      expect(direct).toEqual(plain);
+      expect(direct).toEqual(want.subarray(a, Math.min(b, want.length)));
     }
   });
 });

@@ -49,6 +49,8 @@ let spare: TypeScoresReducer | null = null;
 let spareBuffers: ReusableMemory[] | null = null;
 /** Shards being read while one is summed. */
 const READS_IN_FLIGHT = 2;
+// The groups are read once per run, past the page cache where the store can (they were written so: extract.ts).
+const UNCACHED = { uncached: true } as const;
 
 /**
  * Shards' headers and token sections, kept across this process's pass-2
@@ -225,7 +227,7 @@ async function sumSegments(
         if (out.length !== header.nTokens * B) throw new InputError(`${what}: ${header.nTokens} tokens, the plan's tokens of shard ${s.index} make ${out.length / B}`);
         // float32 groups land where the kernel sums them; float16 ones are widened there
         const into = header.dtype === 'float32' ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : buffers[i % buffers.length]!.bytes(gb - ga);
-        groupInto(header, block.index, await store.getRange(key, ga, gb, into), out, what);
+        groupInto(header, block.index, await store.getRange(key, ga, gb, into, UNCACHED), out, what);
       },
       (_, s, i) => {
         reducer.visit(visitor, si, seg.rowStart[i]!, valuesOf(si, i).length / B);
@@ -279,7 +281,7 @@ async function sumShardByShard(
       const key = s.cache.activations;
       const { what, header, tokens } = await shardParts(store, key, s.index);
       const [ga, gb] = checkedGroupRange(what, header, block);
-      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga));
+      const groupBytes = await store.getRange(key, ga, gb, buffers[i % buffers.length]!.bytes(gb - ga), UNCACHED);
       return { tokens, values: decodeGroup(header, block.index, groupBytes, what) };
     },
     ({ tokens, values }, s) => {

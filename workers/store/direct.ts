@@ -18,9 +18,9 @@
  * falls back to staging or to plain writes, so callers never see the
  * difference but in speed.
  *
- * Reads stay plain: pass 2 reading through the page cache (readahead
- * overlapping the reads with its sums) took 4.0 s over a 10x run's cache
- * against 5.5-5.9 s with direct reads, for the same CPU (BENCHMARKS.md).
+ * Pass 2 reads the groups back the same way, into its own memory: read
+ * through the page cache, a cache written past it is first copied into
+ * fresh page-cache pages, which cost as much as the writes did.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -160,4 +160,85 @@ async function writeDirect(h: FileHandle, b: Uint8Array, n: number, at: number):
     done += bytesWritten;
   }
   return done;
+}
+
+/**
+ * Reads bytes `[start, start + out.byteLength)` of the file `path` into `out`
+ * with direct I/O. Where the offset, `out`'s place in its buffer and the
+ * length are sector-aligned (shard groups are: shard.ts aligns them and
+ * pass 2's rows are a multiple of 512 bytes), the disk writes straight into
+ * `out`; otherwise whole aligned blocks go to staging memory and the asked
+ * bytes are copied out. Returns the bytes read (fewer at the end of the
+ * file), or null where the file system refuses direct I/O (the caller then
+ * reads plainly).
+ */
+export async function readRangeDirect(path: string, start: number, out: Uint8Array): Promise<number | null> {
+  if (!directIoAvailable) return null;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | O_DIRECT);
+  } catch (err) {
+    if (code(err) === 'EINVAL') return null;
+    throw err;
+  }
+  try {
+    let got = 0;
+    const inPlace = start % SECTOR === 0 && out.byteOffset % SECTOR === 0 ? out.byteLength - (out.byteLength % SECTOR) : 0;
+    if (inPlace > 0) {
+      try {
+        got = await readAll(handle, out, inPlace, start);
+      } catch (err) {
+        if (code(err) !== 'EINVAL') throw err;
+        got = 0;
+      }
+      // Short: the end of the file, or memory whose address the device refuses
+      // (EINVAL, or on some kernels 0 bytes): staging reads the rest, or finds the end.
+    }
+    const staged = await readStaged(handle, start + got, out.subarray(got));
+    if (staged !== null) return got + staged;
+    if (got > 0) throw new Error(`${path}: direct reads refused after ${got} bytes were read so`);
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readAll(h: FileHandle, b: Uint8Array, n: number, at: number): Promise<number> {
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await h.read(b, got, n - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+// `out.byteLength` bytes from `start` through staging memory: the bytes read, or null if refused at once.
+async function readStaged(handle: FileHandle, start: number, out: Uint8Array): Promise<number | null> {
+  if (out.byteLength === 0) return 0;
+  const b = takeStaging();
+  try {
+    let got = 0;
+    while (got < out.byteLength) {
+      const at = start + got;
+      const base = at - (at % SECTOR);
+      const skip = at - base;
+      const want = Math.min(STAGING_BYTES, Math.ceil((skip + out.byteLength - got) / SECTOR) * SECTOR);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(b, 0, want, base));
+      } catch (err) {
+        if (got === 0 && code(err) === 'EINVAL') return null;
+        throw err;
+      }
+      const n = Math.min(bytesRead - skip, out.byteLength - got);
+      if (n <= 0) break;
+      out.set(b.subarray(skip, skip + n), got);
+      got += n;
+      if (bytesRead < want) break;
+    }
+    return got;
+  } finally {
+    giveStaging(b);
+  }
 }

@@ -17,8 +17,8 @@ import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile 
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../../pipelines/ports.ts';
-import { writeFileDirect } from './direct.ts';
+import type { ObjectInfo, ObjectStore, PutOptions, RangeOptions } from '../../pipelines/ports.ts';
+import { readRangeDirect, writeFileDirect } from './direct.ts';
 import { checkKey, checkPrefix, compareKeys } from '../../pipelines/storeKeys.ts';
 import { checkRange, clipRange, toBytes } from './bytes.ts';
 
@@ -63,7 +63,7 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async getRange(key: string, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
+  async getRange(key: string, start: number, end: number, into?: Uint8Array, options?: RangeOptions): Promise<Uint8Array> {
     const p = this.path(key);
     checkRange(this.location + key, start, end, into);
     let handle;
@@ -78,6 +78,10 @@ export class LocalStore implements ObjectStore {
       if (start === end) return new Uint8Array(0);
       const [s, e] = clipRange(this.location + key, start, end, st.size);
       const out = into ? into.subarray(0, e - s) : new Uint8Array(e - s);
+      if (options?.uncached) {
+        const n = await readRangeDirect(p, s, out);
+        if (n !== null) return n === out.byteLength ? out : out.subarray(0, n);
+      }
       let got = 0;
       while (got < out.byteLength) {
         const { bytesRead } = await handle.read(out, got, out.byteLength - got, s + got);
