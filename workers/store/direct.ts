@@ -1,26 +1,23 @@
 /**
- * Direct I/O (O_DIRECT) writes for the local folder store's bulk objects:
- * the activation cache, written once and read back later by ranges. Written
- * through the OS page cache, every MB of it costs the kernel fresh
- * page-cache pages and a copy beside the model; on this project's VMs a
- * fresh page costs 3-7 ms per MB, and the page-cache writes of a 10x bench
- * run took 8-10 s of system CPU (BENCHMARKS.md, Pipeline). Direct writes
- * move the bytes from the process's own memory to the disk.
+ * Direct I/O (O_DIRECT) for the local folder store's bulk objects: the
+ * activation cache, written once and read back once, by ranges, in pass 2.
+ * Through the OS page cache every MB of it costs the kernel fresh
+ * page-cache pages and a copy: on this project's VMs a fresh page costs
+ * 3-7 ms per MB, the page-cache writes of a 10x bench run took 8-10 s of
+ * system CPU beside the model, and reading a cache written past the page
+ * cache back through it doubled pass 2 (BENCHMARKS.md, Pipeline). Direct
+ * transfers move the bytes between the disk and the process's own memory.
  *
  * O_DIRECT wants the memory address, the file offset and the length of
  * each transfer aligned to the device's logical block size (`SECTOR`).
- * Aligned chunks go from where they lie (the shard encoder's groups:
- * WebAssembly memory, which V8 maps page-aligned, on sector boundaries in
- * the file and in memory); the rest is gathered in reused staging memory,
- * also WebAssembly memory. A file system without O_DIRECT (tmpfs before
- * Linux 6.6, some FUSE ones) refuses the open or the first transfer with
- * EINVAL, and so does a device that wants more alignment: the writer then
- * falls back to staging or to plain writes, so callers never see the
- * difference but in speed.
- *
- * Pass 2 reads the groups back the same way, into its own memory: read
- * through the page cache, a cache written past it is first copied into
- * fresh page-cache pages, which cost as much as the writes did.
+ * Aligned chunks go from and to where they lie (the shard encoder's groups
+ * and pass 2's rows: WebAssembly memory, which V8 maps page-aligned, and
+ * groups on sector boundaries in the file); the rest goes through reused
+ * staging memory, also WebAssembly memory. A file system without O_DIRECT
+ * (tmpfs before Linux 6.6, some FUSE ones) refuses the open or the first
+ * transfer with EINVAL, and so does a device that wants more alignment: the
+ * writer and reader then fall back to staging or to plain I/O, so callers
+ * never see the difference but in speed.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
