@@ -3,9 +3,11 @@
  * must come out as they went in, whichever way each part takes (straight
  * from or into the caller's memory, or through staging memory).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { directIoAvailable, readRangeDirect, SECTOR, STAGING_BYTES, writeFileDirect } from '../workers/store/direct.ts';
 import { LocalStore } from '../workers/store/index.ts';
@@ -84,6 +86,23 @@ describe('direct I/O', () => {
     expect(statSync(join(dir, 'empty')).size).toBe(0);
     writeFileSync(join(dir, 'taken'), 'x');
     await expect(writeFileDirect(join(dir, 'taken'), chunks([pattern(10, 1)]))).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+
+  it('NEUROX_DIRECT_IO=0 writes and reads through the page cache instead', () => {
+    const direct = pathToFileURL(join(import.meta.dirname, '..', 'workers', 'store', 'direct.ts')).href;
+    const dir = fresh();
+    const script = join(dir, 'way.mts');
+    writeFileSync(script, `
+      import { writeFileDirect, readRangeDirect } from ${JSON.stringify(direct)};
+      async function* body() { yield new Uint8Array(8192).fill(7); }
+      const way = await writeFileDirect(${JSON.stringify(join(dir, 'f'))} + process.env.NAME, body());
+      const read = await readRangeDirect(${JSON.stringify(join(dir, 'f'))} + process.env.NAME, 0, new Uint8Array(4096));
+      process.stdout.write(way + ' ' + read);
+    `);
+    const run = (name: string, env: Record<string, string>): string =>
+      execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: join(import.meta.dirname, '..'), env: { ...process.env, NAME: name, ...env }, encoding: 'utf8' });
+    expect(run('off', { NEUROX_DIRECT_IO: '0' })).toBe('plain null');
+    if (directIoAvailable) expect(run('on', {})).toBe('direct 4096');
   });
 
   it('reads ranges into place where aligned, through staging where not, and short at the end of the file', async () => {

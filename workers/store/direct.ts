@@ -51,8 +51,11 @@ function giveStaging(b: Uint8Array): void {
   free.push(b);
 }
 
-/** Whether this platform has O_DIRECT at all (Linux); elsewhere the callers use plain I/O. */
-export const directIoAvailable = O_DIRECT !== 0 && process.platform === 'linux';
+/**
+ * Whether to use direct I/O: on Linux (elsewhere the callers use plain I/O)
+ * unless `NEUROX_DIRECT_IO=0` asks for the page cache.
+ */
+export const directIoAvailable = O_DIRECT !== 0 && process.platform === 'linux' && process.env.NEUROX_DIRECT_IO !== '0';
 
 /**
  * Writes `body` to a new file `path` (created exclusively, as `open(path,
