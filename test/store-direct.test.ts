@@ -4,23 +4,15 @@
  * from or into the caller's memory, or through staging memory).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { directIoAvailable, readRangeDirect, SECTOR, STAGING_BYTES, writeFileDirect } from '../workers/store/direct.ts';
+import { tempDirs } from './helpers/tempDirs.ts';
 import { LocalStore } from '../workers/store/index.ts';
 
-const dirs: string[] = [];
-function fresh(): string {
-  const d = mkdtempSync(join(tmpdir(), 'neurox-direct-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const fresh = tempDirs('neurox-direct-');
 
 /** `n` bytes of a deterministic pattern that no two offsets share within 2^32. */
 function pattern(n: number, seed: number): Uint8Array {

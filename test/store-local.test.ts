@@ -1,22 +1,14 @@
 /** What only the local-folder store has to get right: atomic writes on a real file system. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../pipelines/errors.ts';
+import { tempDirs } from './helpers/tempDirs.ts';
 import { LocalStore, openStore } from '../workers/store/index.ts';
 
-const dirs: string[] = [];
-function fresh(): string {
-  const d = mkdtempSync(join(tmpdir(), 'neurox-local-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const fresh = tempDirs('neurox-local-');
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
