@@ -207,11 +207,12 @@ export class TypeScoresReducer implements TypeScoresSink {
 
   /**
    * Sizes the tables for the expected types of `nNeurons`-neuron blocks and
-   * the scratch for shards of `rows` rows, and touches all of it once: a
+   * the scratch for segments of `rows` rows (`areas` of them: 2 where blocks
+   * have several segments, as `beginCorpus` lays out), and touches all of it once: a
    * lane that calls this while it would wait spares its first block the
    * page faults (3-7 ms per MB on this project's VMs, BENCHMARKS.md). Changes no result.
    */
-  prepare(nNeurons: number, rows: number): void {
+  prepare(nNeurons: number, rows: number, areas: 1 | 2 = 1): void {
     if (!Number.isInteger(nNeurons) || nNeurons < 1 || !Number.isInteger(rows) || rows < 0) {
       throw new InputError(`type scores: cannot prepare for ${rows} rows of ${nNeurons} neurons`);
     }
@@ -221,7 +222,7 @@ export class TypeScoresReducer implements TypeScoresSink {
     this.reserve(this.capacity, nNeurons);
     if (!this.mem) return;
     // addGrouped's and beginCorpus's layout at most: ids, starts and order i32, mu and out f64, the rows f32
-    const sc = this.mem.ensure(corpusLayout(this.region, nNeurons, this.capacity, rows).visitOff);
+    const sc = this.mem.ensure(corpusLayout(this.region, nNeurons, this.capacity, rows, areas).visitOff);
     if (sc === null) return;
     this.views(sc);
     sc.u8.fill(0, 8 * this.tokens.length * nNeurons, this.region); // rows of types not yet added

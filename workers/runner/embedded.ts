@@ -120,10 +120,13 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
     const types = new Set<string>();
     let allExtracted = true;
     const blockNeurons = Math.max(1, ...plan.blocks.map((b) => b.end - b.start));
+    const shardWords = plan.shards.map((s) => s.nWords);
+    const largestSegment = segmentTokens(shardWords, blockNeurons);
     const warmUp = (): TypeScoresWarmUp => ({
       blockNeurons,
-      shardTokens: Math.max(1, ...plan.shards.map((s) => s.nWords)),
-      segmentTokens: segmentTokens(plan.shards.map((s) => s.nWords), blockNeurons),
+      shardTokens: Math.max(1, ...shardWords),
+      segmentTokens: largestSegment,
+      severalSegments: largestSegment < shardWords.reduce((a, b) => a + b, 0),
       valueBytes: request.options.dtype === 'float16' ? 2 : 4,
       types: allExtracted ? types.size : null,
       topK: plan.options.topK,

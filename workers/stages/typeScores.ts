@@ -345,6 +345,8 @@ export interface TypeScoresWarmUp {
   readonly shardTokens: number;
   /** Tokens of the largest pass-2 segment (`segmentTokens`); default `shardTokens`. */
   readonly segmentTokens?: number;
+  /** Whether a block has several segments (`segmentTokens` below the run's tokens): the reducer then holds two row areas. */
+  readonly severalSegments?: boolean;
   /** Bytes per stored activation (2 for float16, 4 for float32). */
   readonly valueBytes: number;
   /** The run's distinct tokens, when known: the reducer is then sized and kept for the first job. */
@@ -426,6 +428,6 @@ export function warmTypeScores(w: TypeScoresWarmUp): void {
   }
   if (spare === null && w.types !== null) {
     spare = new TypeScoresReducer({ expectedTypes: w.types, memory: passMemory() });
-    spare.prepare(B, Math.max(w.segmentTokens ?? n, Math.ceil(rankStateBytes(w.types, B, w.topK) / (4 * B))));
+    spare.prepare(B, Math.max(w.segmentTokens ?? n, Math.ceil(rankStateBytes(w.types, B, w.topK) / (4 * B))), w.severalSegments ? 2 : 1);
   }
 }
