@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { directIoAvailable, readRangeDirect, SECTOR, STAGING_BYTES, writeFileDirect } from '../workers/store/direct.ts';
+import { directIoAvailable, openDirect, readDirect, SECTOR, STAGING_BYTES, writeFileDirect } from '../workers/store/direct.ts';
 import { tempDirs } from './helpers/tempDirs.ts';
 import { LocalStore } from '../workers/store/index.ts';
 
@@ -42,6 +42,17 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** Bytes `[start, start + out.length)` of `path` read directly: their count, or null without direct I/O. */
+async function readRangeDirect(path: string, start: number, out: Uint8Array): Promise<number | null> {
+  const handle = await openDirect(path);
+  if (handle === null) return null;
+  try {
+    return await readDirect(handle, start, out);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function* chunks(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
@@ -85,10 +96,12 @@ describe('direct I/O', () => {
     const dir = fresh();
     const script = join(dir, 'way.mts');
     writeFileSync(script, `
-      import { writeFileDirect, readRangeDirect } from ${JSON.stringify(direct)};
+      import { writeFileDirect, openDirect, readDirect } from ${JSON.stringify(direct)};
       async function* body() { yield new Uint8Array(8192).fill(7); }
       const way = await writeFileDirect(${JSON.stringify(join(dir, 'f'))} + process.env.NAME, body());
-      const read = await readRangeDirect(${JSON.stringify(join(dir, 'f'))} + process.env.NAME, 0, new Uint8Array(4096));
+      const handle = await openDirect(${JSON.stringify(join(dir, 'f'))} + process.env.NAME);
+      const read = handle === null ? null : await readDirect(handle, 0, new Uint8Array(4096));
+      await handle?.close();
       process.stdout.write(way + ' ' + read);
     `);
     const run = (name: string, env: Record<string, string>): string =>

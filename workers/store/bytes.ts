@@ -4,6 +4,11 @@ import { InputError } from '../../pipelines/errors.ts';
 
 const encoder = new TextEncoder();
 
+/** A Node system error's code (`ENOENT`, `EINVAL`...), if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
 /** A string body is stored as its UTF-8 bytes. */
 export function toBytes(body: Uint8Array | string): Uint8Array {
   return typeof body === 'string' ? encoder.encode(body) : body;

@@ -21,6 +21,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { errorCode } from './bytes.ts';
 
 /**
  * O_DIRECT's alignment for transfers from and into the caller's memory: the
@@ -32,10 +33,6 @@ export const SECTOR = 512;
 export const STAGING_BYTES = 4 << 20;
 
 const O_DIRECT = (constants as Record<string, number>).O_DIRECT ?? 0;
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
 
 // Staging buffers of this thread, reused: fresh pages are what direct I/O saves.
 const free: Uint8Array[] = [];
@@ -71,7 +68,7 @@ export async function writeFileDirect(path: string, body: AsyncIterable<Uint8Arr
   try {
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? O_DIRECT : 0), 0o666);
   } catch (err) {
-    if (!direct || code(err) !== 'EINVAL') throw err;
+    if (!direct || errorCode(err) !== 'EINVAL') throw err;
     direct = false;
     handle = await open(path, 'wx');
   }
@@ -153,7 +150,7 @@ async function writeDirect(h: FileHandle, b: Uint8Array, n: number, at: number):
     try {
       ({ bytesWritten } = await h.write(b, done, n - done, at + done));
     } catch (err) {
-      if (code(err) === 'EINVAL') break;
+      if (errorCode(err) === 'EINVAL') break;
       throw err;
     }
     if (bytesWritten === 0) break;
@@ -163,44 +160,46 @@ async function writeDirect(h: FileHandle, b: Uint8Array, n: number, at: number):
 }
 
 /**
- * Reads bytes `[start, start + out.byteLength)` of the file `path` into `out`
- * with direct I/O. Where the offset, `out`'s place in its buffer and the
- * length are sector-aligned (shard groups are: shard.ts aligns them and
+ * The file `path` opened for direct reads, or null where there is no direct
+ * I/O (off, or refused by the file system: the caller then reads plainly).
+ */
+export async function openDirect(path: string): Promise<FileHandle | null> {
+  if (!directIoAvailable) return null;
+  try {
+    return await open(path, constants.O_RDONLY | O_DIRECT);
+  } catch (err) {
+    if (errorCode(err) === 'EINVAL') return null;
+    throw err;
+  }
+}
+
+/**
+ * Reads bytes `[start, start + out.byteLength)` of a file opened with
+ * `openDirect` into `out`. Where the offset, `out`'s place in its buffer and
+ * the length are sector-aligned (shard groups are: shard.ts aligns them and
  * pass 2's rows are a multiple of 512 bytes), the disk writes straight into
  * `out`; otherwise whole aligned blocks go to staging memory and the asked
  * bytes are copied out. Returns the bytes read (fewer at the end of the
- * file), or null where the file system refuses direct I/O (the caller then
+ * file), or null where the device refuses direct transfers (the caller then
  * reads plainly).
  */
-export async function readRangeDirect(path: string, start: number, out: Uint8Array): Promise<number | null> {
-  if (!directIoAvailable) return null;
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | O_DIRECT);
-  } catch (err) {
-    if (code(err) === 'EINVAL') return null;
-    throw err;
-  }
-  try {
-    let got = 0;
-    const inPlace = start % SECTOR === 0 && out.byteOffset % SECTOR === 0 ? out.byteLength - (out.byteLength % SECTOR) : 0;
-    if (inPlace > 0) {
-      try {
-        got = await readAll(handle, out, inPlace, start);
-      } catch (err) {
-        if (code(err) !== 'EINVAL') throw err;
-        got = 0;
-      }
-      // Short: the end of the file, or memory whose address the device refuses
-      // (EINVAL, or on some kernels 0 bytes): staging reads the rest, or finds the end.
+export async function readDirect(handle: FileHandle, start: number, out: Uint8Array): Promise<number | null> {
+  let got = 0;
+  const inPlace = start % SECTOR === 0 && out.byteOffset % SECTOR === 0 ? out.byteLength - (out.byteLength % SECTOR) : 0;
+  if (inPlace > 0) {
+    try {
+      got = await readAll(handle, out, inPlace, start);
+    } catch (err) {
+      if (errorCode(err) !== 'EINVAL') throw err;
+      got = 0;
     }
-    const staged = await readStaged(handle, start + got, out.subarray(got));
-    if (staged !== null) return got + staged;
-    if (got > 0) throw new Error(`${path}: direct reads refused after ${got} bytes were read so`);
-    return null;
-  } finally {
-    await handle.close();
+    // Short: the end of the file, or memory whose address the device refuses
+    // (EINVAL, or on some kernels 0 bytes): staging reads the rest, or finds the end.
   }
+  const staged = await readStaged(handle, start + got, out.subarray(got));
+  if (staged !== null) return got + staged;
+  if (got > 0) throw new Error(`direct reads refused after ${got} bytes were read so`);
+  return null;
 }
 
 async function readAll(h: FileHandle, b: Uint8Array, n: number, at: number): Promise<number> {
@@ -228,7 +227,7 @@ async function readStaged(handle: FileHandle, start: number, out: Uint8Array): P
       try {
         ({ bytesRead } = await handle.read(b, 0, want, base));
       } catch (err) {
-        if (got === 0 && code(err) === 'EINVAL') return null;
+        if (got === 0 && errorCode(err) === 'EINVAL') return null;
         throw err;
       }
       const n = Math.min(bytesRead - skip, out.byteLength - got);

@@ -13,20 +13,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, RangeOptions } from '../../pipelines/ports.ts';
-import { readRangeDirect, writeFileDirect } from './direct.ts';
+import { openDirect, readDirect, writeFileDirect } from './direct.ts';
 import { checkKey, checkPrefix, compareKeys } from '../../pipelines/storeKeys.ts';
-import { checkRange, clipRange, toBytes } from './bytes.ts';
+import { checkRange, clipRange, errorCode, toBytes } from './bytes.ts';
 
 const PARTIAL = '.~partial-';
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
 
 /** Every adapter returns plain `Uint8Array`s (a Buffer compares unequal to one in tests and has other methods). */
 function plain(b: Buffer): Uint8Array {
@@ -49,7 +45,7 @@ export class LocalStore implements ObjectStore {
   }
 
   private missing(key: string, err: unknown): never {
-    const c = code(err);
+    const c = errorCode(err);
     if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR') throw new NotFoundError(this.location + key);
     throw err;
   }
@@ -66,9 +62,12 @@ export class LocalStore implements ObjectStore {
   async getRange(key: string, start: number, end: number, into?: Uint8Array, options?: RangeOptions): Promise<Uint8Array> {
     const p = this.path(key);
     checkRange(this.location + key, start, end, into);
-    let handle;
+    let handle: FileHandle;
+    let direct = false;
     try {
-      handle = await open(p, 'r');
+      const d = options?.uncached ? await openDirect(p) : null;
+      direct = d !== null;
+      handle = d ?? (await open(p, 'r'));
     } catch (err) {
       return this.missing(key, err);
     }
@@ -78,9 +77,12 @@ export class LocalStore implements ObjectStore {
       if (start === end) return new Uint8Array(0);
       const [s, e] = clipRange(this.location + key, start, end, st.size);
       const out = into ? into.subarray(0, e - s) : new Uint8Array(e - s);
-      if (options?.uncached) {
-        const n = await readRangeDirect(p, s, out);
+      if (direct) {
+        const n = await readDirect(handle, s, out);
         if (n !== null) return n === out.byteLength ? out : out.subarray(0, n);
+        // the device refuses direct transfers: plain reads on a plain handle
+        await handle.close();
+        handle = await open(p, 'r');
       }
       let got = 0;
       while (got < out.byteLength) {
@@ -145,7 +147,7 @@ export class LocalStore implements ObjectStore {
     try {
       await mkdir(dir, { recursive: true });
     } catch (err) {
-      if (code(err) === 'EEXIST' || code(err) === 'ENOTDIR') {
+      if (errorCode(err) === 'EEXIST' || errorCode(err) === 'ENOTDIR') {
         throw new InputError(`object key ${JSON.stringify(key)} needs a folder where ${this.location} holds a key that is a prefix of it`);
       }
       throw err;
@@ -155,7 +157,7 @@ export class LocalStore implements ObjectStore {
       await rename(tmp, target);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      const c = code(err);
+      const c = errorCode(err);
       if (c === 'EISDIR' || c === 'ENOTEMPTY' || c === 'EEXIST') {
         throw new InputError(`object key ${JSON.stringify(key)} collides with keys under "${key}/" in ${this.location} (a folder cannot hold both)`);
       }
@@ -170,7 +172,7 @@ export class LocalStore implements ObjectStore {
       const s = await stat(p);
       return s.isFile() ? { key, size: s.size, lastModified: s.mtime } : null;
     } catch (err) {
-      const c = code(err);
+      const c = errorCode(err);
       if (c === 'ENOENT' || c === 'ENOTDIR') return null;
       throw err;
     }
@@ -194,7 +196,7 @@ export class LocalStore implements ObjectStore {
     try {
       entries = await readdir(join(this.root, ...folderKey.split('/').filter(Boolean)), { withFileTypes: true });
     } catch (err) {
-      const c = code(err);
+      const c = errorCode(err);
       if (c === 'ENOENT' || c === 'ENOTDIR') return;
       throw err;
     }
@@ -228,7 +230,7 @@ export class LocalStore implements ObjectStore {
     try {
       await unlink(p);
     } catch (err) {
-      const c = code(err);
+      const c = errorCode(err);
       if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR' || c === 'EPERM') return;
       throw err;
     }
