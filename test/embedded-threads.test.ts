@@ -14,8 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, NotFoundError } from '../pipelines/errors.ts';
 import { decodeShardHeader, groupRange } from '../pipelines/shard.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
-import { canShareStore, deserializeError, serializeError, SharedJobQueue, StageThreads, threadEntry } from '../workers/runner/threads.ts';
-import { typeScoresJobs } from '../workers/stages/index.ts';
+import { canShareStore, deserializeError, serializeError, StageThreads, threadEntry } from '../workers/runner/threads.ts';
 import { defaultCacheDir } from '../workers/runner/compiled.ts';
 import { readManifest } from '../workers/stages/manifest.ts';
 import { writeTopSentencesParquet } from '../workers/stages/renderInputs.ts';
@@ -217,56 +216,6 @@ describe('StageThreads', () => {
       delete process.env.NEUROX_BUNDLE;
     }
   });
-
-  it('hands out each index of a shared job queue once, and none after it is stopped', () => {
-    const q = new SharedJobQueue(['a', 'b', 'c']);
-    expect([q.claim(), q.claim(), q.claim(), q.claim(), q.claim()]).toEqual([0, 1, 2, -1, -1]);
-    expect(Atomics.load(q.next, 0)).toBe(3); // asking past the end does not count on
-    const r = new SharedJobQueue(['a', 'b', 'c']);
-    expect(r.claim()).toBe(0);
-    r.stop();
-    expect(r.claim()).toBe(-1);
-  });
-
-  it("runs a shared queue's jobs on a thread while this thread is blocked, each job once, and stops the queue at a job's error", async () => {
-    const output = join(dir, 'queue');
-    const done = await runEmbedded(request(output, 'queue'), { jobs: 1 });
-    const manifest = await readManifest(openStore(output), done.runId);
-    const runDir = join(output, 'runs', done.runId);
-    const before = files(runDir);
-    before.delete('manifest.json');
-    expect(before.size).toBeGreaterThan(12); // 12 blocks' outputs and more
-    const jobs = typeScoresJobs(manifest.plan, output).map((j) => j.data);
-    const pool = new StageThreads(1);
-    try {
-      const queue = new SharedJobQueue<unknown>(jobs);
-      const seen: string[] = [];
-      const running = pool.runQueue('type-scores', queue, (i, phase) => seen.push(`${phase} ${i}`));
-      // this thread never yields until the thread has claimed every job: with
-      // jobs handed over by this thread (one at a time) it would claim one at most
-      const until = Date.now() + 60_000;
-      while (Atomics.load(queue.next, 0) < jobs.length && Date.now() < until);
-      expect(Atomics.load(queue.next, 0)).toBe(jobs.length);
-      await running;
-      expect(seen).toEqual(jobs.flatMap((_, i) => [`start ${i}`, `end ${i}`]));
-      // the blocks' outputs rewritten byte for byte (a reducer's output is a function of its inputs)
-      const after = files(runDir);
-      after.delete('manifest.json');
-      expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
-      for (const [k, v] of before) expect(after.get(k)!.equals(v), k).toBe(true);
-
-      // a malformed job fails with its field named, and no lane takes a job after it
-      const bad = new SharedJobQueue<unknown>([jobs[0], { ...(jobs[1] as object), block: { index: -1, start: 0, end: 4 } }, jobs[2], jobs[3]]);
-      const started: number[] = [];
-      const err = await pool.runQueue('type-scores', bad, (i, phase) => phase === 'start' && started.push(i)).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(InputError);
-      expect((err as Error).message).toContain('block.index');
-      expect(started).toEqual([0, 1]);
-      expect(bad.claim()).toBe(-1);
-    } finally {
-      await pool.close();
-    }
-  }, 120_000);
 
   it('rejects jobs once closed', async () => {
     const pool = new StageThreads(1);

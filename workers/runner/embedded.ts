@@ -19,7 +19,7 @@ import { markRendering, renderIndexJob, renderJobs } from '../stages/render.ts';
 import { extractShard, fromCache } from '../stages/extract.ts';
 import { extractJobs, reduceMomentsJob, runStage, typeScoresJobs, type PlannedJob, type WorkStage } from '../stages/index.ts';
 import { ExtractJobV1, type ExtractJob } from '../../schemas/jobs.ts';
-import { canShareStore, SharedJobQueue, StageThreads, threadEntry } from './threads.ts';
+import { canShareStore, StageThreads, threadEntry } from './threads.ts';
 import { segmentTokens, type TypeScoresWarmUp } from '../stages/typeScores.ts';
 
 /** One step of progress: `done` of `total` jobs of `stage`, and the words those jobs covered. */
@@ -163,34 +163,20 @@ async function runPlanned(request: AnalysisJob, ctx: StageContext, options: Embe
   };
   /**
    * Runs a stage's jobs in plan order, reporting each as it ends: one lane in
-   * this thread and one per stage thread, each claiming the next job itself
-   * when its last one ends (threads.ts `SharedJobQueue`).
+   * this thread and one per stage thread, each taking the next job when its
+   * last one ends.
    */
   const runAll = async (s: Extract<WorkStage, Stage>, jobs: readonly unknown[], ended: () => void): Promise<void> => {
-    const queue = new SharedJobQueue(jobs);
-    const stop = (): void => queue.stop();
-    options.signal?.addEventListener('abort', stop, { once: true });
-    const here = async (): Promise<void> => {
-      for (let i = queue.claim(); i >= 0; i = queue.claim()) {
-        await run(s, jobs[i]);
+    let next = 0;
+    const lane = async (pool: StageThreads | null): Promise<void> => {
+      while (next < jobs.length) {
+        await run(s, jobs[next++], pool);
         ended();
       }
     };
-    const lanes = [here()];
-    if (threads) {
-      lanes.push(
-        threads.runQueue(s, queue, (_, phase) => {
-          options.onJob?.(s, phase);
-          if (phase === 'end') ended();
-        }),
-      );
-    }
-    try {
-      await Promise.all(lanes.map((lane) => lane.catch((err: unknown) => { stop(); throw err; })));
-    } finally {
-      options.signal?.removeEventListener('abort', stop);
-    }
-    options.signal?.throwIfAborted();
+    const lanes = [lane(null)];
+    for (let i = 0; i < (threads?.size ?? 0); i++) lanes.push(lane(threads));
+    await Promise.all(lanes);
   };
   try {
     const nWords = plan.corpus.nWords;

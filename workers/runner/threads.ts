@@ -25,48 +25,11 @@ import { entryPoint, type Bundle, type EntryPoint } from './compiled.ts';
 export type ThreadRequest =
   | { readonly id: number; readonly task: 'stage'; readonly stage: WorkStage; readonly data: unknown }
   | { readonly id: number; readonly task: 'store-shard'; readonly job: ExtractJob; readonly shard: ExtractedShard }
-  | { readonly id: number; readonly task: 'warm-type-scores'; readonly shape: TypeScoresWarmUp }
-  | { readonly id: number; readonly task: 'stage-queue'; readonly stage: WorkStage; readonly jobs: readonly unknown[]; readonly next: Int32Array };
+  | { readonly id: number; readonly task: 'warm-type-scores'; readonly shape: TypeScoresWarmUp };
 export type ThreadReply =
   | { readonly id: number; readonly kind: 'result'; readonly result: unknown }
   | { readonly id: number; readonly kind: 'error'; readonly error: SerializedError }
-  | { readonly id: number; readonly kind: 'log'; readonly message: string }
-  | { readonly id: number; readonly kind: 'job'; readonly index: number; readonly phase: 'start' | 'end' };
-
-/**
- * A list of jobs that several lanes (this thread and stage threads) take
- * from, each claiming the next index itself (`Atomics.add` on shared
- * memory), so a thread never waits for this thread, busy with its own job,
- * to hand it the next one.
- */
-export class SharedJobQueue<T> {
-  /** `[0]` the next index to claim. */
-  readonly next = new Int32Array(new SharedArrayBuffer(4));
-
-  constructor(readonly jobs: readonly T[]) {}
-
-  /** The next job's index, or -1 when none is left (or `stop` was called). */
-  claim(): number {
-    return claimJob(this.next, this.jobs.length);
-  }
-
-  /** No lane claims another job (the ones running finish). */
-  stop(): void {
-    stopJobs(this.next, this.jobs.length);
-  }
-}
-
-/** Leaves no job of `n` to claim from `next`. */
-export function stopJobs(next: Int32Array, n: number): void {
-  Atomics.store(next, 0, n);
-}
-
-/** Claims the next index of `n` jobs from `next` (a `SharedJobQueue`'s counter), or -1. */
-export function claimJob(next: Int32Array, n: number): number {
-  if (Atomics.load(next, 0) >= n) return -1; // never counts past the end (no overflow however often it is asked)
-  const i = Atomics.add(next, 0, 1);
-  return i < n ? i : -1;
-}
+  | { readonly id: number; readonly kind: 'log'; readonly message: string };
 
 export interface SerializedError {
   readonly name: string;
@@ -101,14 +64,11 @@ interface Pending {
   readonly transfer: readonly ArrayBuffer[];
   readonly resolve: (result: unknown) => void;
   readonly reject: (err: Error) => void;
-  /** Hears a `stage-queue` request's jobs start and end. */
-  readonly onJob?: ((index: number, phase: 'start' | 'end') => void) | undefined;
 }
 
 interface Slot {
   readonly worker: Worker;
-  /** Requests posted and not yet answered, by id (the thread runs them one after another, in order). */
-  readonly jobs: Map<number, Pending>;
+  job: Pending | null;
   dead: Error | null;
 }
 
@@ -146,14 +106,14 @@ export class StageThreads {
   private spawn(): Slot {
     const entry = this.options.entry ?? LOADER_ENTRY;
     const worker = new Worker(entry.url, { execArgv: [...entry.execArgv] });
-    const slot: Slot = { worker, jobs: new Map(), dead: null };
+    const slot: Slot = { worker, job: null, dead: null };
     worker.on('message', (m: ThreadReply) => this.onReply(slot, m));
     const die = (err: Error): void => {
       if (slot.dead) return;
       slot.dead = err;
-      const held = [...slot.jobs.values()];
-      slot.jobs.clear();
-      for (const job of held) job.reject(err);
+      const job = slot.job;
+      slot.job = null;
+      job?.reject(err);
       // the others can still take the queue (not what only this thread could run); with none left, fail it
       const i = this.slots.indexOf(slot);
       const all = this.slots.every((s) => s.dead);
@@ -172,40 +132,28 @@ export class StageThreads {
   }
 
   private onReply(slot: Slot, m: ThreadReply): void {
-    const job = slot.jobs.get(m.id);
-    if (!job) return;
+    const job = slot.job;
+    if (!job || job.request.id !== m.id) return;
     if (m.kind === 'log') {
       this.options.log?.(m.message);
       return;
     }
-    if (m.kind === 'job') {
-      job.onJob?.(m.index, m.phase);
-      return;
-    }
-    slot.jobs.delete(m.id);
-    if (slot.jobs.size === 0) slot.worker.unref();
+    slot.job = null;
+    slot.worker.unref();
     if (m.kind === 'result') job.resolve(m.result);
     else job.reject(deserializeError(m.error));
     this.dispatch();
   }
 
-  /**
-   * Posts what can go: a request for a given thread at once (the thread
-   * queues it behind what it holds, so it never waits for this thread to
-   * hand it over), any other to the first thread holding nothing.
-   */
   private dispatch(): void {
-    for (let at = 0; at < this.queue.length; ) {
-      const job = this.queue[at]!;
-      const i = job.slot ?? this.slots.findIndex((s) => s.jobs.size === 0 && !s.dead);
-      const slot = this.slots[i];
-      if (!slot || slot.dead) {
-        at++;
-        continue;
-      }
-      this.queue.splice(at, 1);
-      if (slot.jobs.size === 0) slot.worker.ref(); // a job in flight keeps the process alive
-      slot.jobs.set(job.request.id, job);
+    for (const [i, slot] of this.slots.entries()) {
+      if (this.queue.length === 0) return;
+      if (slot.job || slot.dead) continue;
+      const at = this.queue.findIndex((p) => p.slot === undefined || p.slot === i);
+      if (at < 0) continue;
+      const job = this.queue.splice(at, 1)[0]!;
+      slot.job = job;
+      slot.worker.ref(); // a job in flight keeps the process alive
       slot.worker.postMessage(job.request, job.transfer as ArrayBuffer[]);
     }
   }
@@ -236,30 +184,12 @@ export class StageThreads {
     return (await Promise.all(live.map((i) => this.submit({ id: this.nextId++, task: 'warm-type-scores', shape }, [], i)))) as number[];
   }
 
-  /**
-   * Runs `queue`'s jobs of `stage` on every live thread, each claiming the
-   * next job itself until none is left (the caller's own lane claims from
-   * the same queue); `onJob` hears each start and end. Settles when every
-   * thread has stopped; a job's error rejects and stops the queue.
-   */
-  async runQueue(stage: WorkStage, queue: SharedJobQueue<unknown>, onJob?: (index: number, phase: 'start' | 'end') => void): Promise<void> {
-    const live = this.slots.flatMap((s, i) => (s.dead ? [] : [i]));
-    await Promise.all(
-      live.map((i) =>
-        this.submit({ id: this.nextId++, task: 'stage-queue', stage, jobs: queue.jobs, next: queue.next }, [], i, onJob).catch((err: unknown) => {
-          queue.stop();
-          throw err;
-        }),
-      ),
-    );
-  }
-
-  private submit(request: ThreadRequest, transfer: readonly ArrayBuffer[], slot?: number, onJob?: Pending['onJob']): Promise<unknown> {
+  private submit(request: ThreadRequest, transfer: readonly ArrayBuffer[], slot?: number): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('stage threads: closed'));
     const alive = this.slots.find((s) => !s.dead);
     if (!alive) return Promise.reject(this.slots[0]!.dead!);
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, slot, transfer, resolve, reject, onJob });
+      this.queue.push({ request, slot, transfer, resolve, reject });
       this.dispatch();
     });
   }
@@ -270,7 +200,7 @@ export class StageThreads {
     this.closed = true;
     const err = new Error('stage threads: closed');
     for (const p of this.queue.splice(0)) p.reject(err);
-    for (const s of this.slots) for (const job of s.jobs.values()) job.reject(err);
+    for (const s of this.slots) s.job?.reject(err);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
