@@ -202,7 +202,8 @@ export async function readDirect(handle: FileHandle, start: number, out: Uint8Ar
   return null;
 }
 
-async function readAll(h: FileHandle, b: Uint8Array, n: number, at: number): Promise<number> {
+/** Reads up to `n` bytes at `at` into b[0, n), on any handle: the bytes read (fewer at the end of the file). */
+export async function readAll(h: FileHandle, b: Uint8Array, n: number, at: number): Promise<number> {
   let got = 0;
   while (got < n) {
     const { bytesRead } = await h.read(b, got, n - got, at + got);

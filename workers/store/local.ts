@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError, NotFoundError } from '../../pipelines/errors.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, RangeOptions } from '../../pipelines/ports.ts';
-import { openDirect, readDirect, writeFileDirect } from './direct.ts';
+import { openDirect, readAll, readDirect, writeFileDirect } from './direct.ts';
 import { checkKey, checkPrefix, compareKeys } from '../../pipelines/storeKeys.ts';
 import { checkRange, clipRange, errorCode, toBytes } from './bytes.ts';
 
@@ -84,12 +84,7 @@ export class LocalStore implements ObjectStore {
         await handle.close();
         handle = await open(p, 'r');
       }
-      let got = 0;
-      while (got < out.byteLength) {
-        const { bytesRead } = await handle.read(out, got, out.byteLength - got, s + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
+      const got = await readAll(handle, out, out.byteLength, s);
       return got === out.byteLength ? out : out.subarray(0, got);
     } finally {
       await handle.close();
