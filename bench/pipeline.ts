@@ -128,6 +128,12 @@ interface Cpu {
   system: number;
 }
 
+/** CPU seconds of the process so far, user and kernel. */
+function cpuTotal(): number {
+  const r = process.resourceUsage();
+  return (r.userCPUTime + r.systemCPUTime) / 1e6;
+}
+
 function cpuSince(r0: NodeJS.ResourceUsage): Cpu {
   const r1 = process.resourceUsage();
   return { user: +((r1.userCPUTime - r0.userCPUTime) / 1e6).toFixed(2), system: +((r1.systemCPUTime - r0.systemCPUTime) / 1e6).toFixed(2) };
@@ -183,6 +189,9 @@ async function embedded(): Promise<Record<string, unknown>> {
   // minor page faults: first touches of memory, 10-15 us each on the firecracker VMs here
   const faults: Partial<Record<Stage, number>> = {};
   let faultsAtStart = 0;
+  // CPU seconds of the process per stage (all threads): against twice the stage's seconds, how busy two cores were
+  const stageCpu: Partial<Record<Stage, number>> = {};
+  let cpuAtStart = 0;
   const usage0 = process.resourceUsage();
   const faults0 = usage0.minorPageFault;
   const sample = (): void => {
@@ -199,6 +208,7 @@ async function embedded(): Promise<Record<string, unknown>> {
   let modelReady: { seconds: number; cpu: Cpu } | undefined;
   const t0 = performance.now();
   let extractedAt = t0;
+  let extractedCpu: Cpu | undefined;
   mark('run', 'start');
   const result = await runEmbedded(request(out), {
     ...(args.jobs !== undefined ? { jobs: Number(args.jobs) } : {}),
@@ -214,18 +224,23 @@ async function embedded(): Promise<Record<string, unknown>> {
     onJob: (s, phase) => {
       mark(s, phase);
       sample();
-      if (s === 'extract' && phase === 'end') extractedAt = performance.now();
+      if (s === 'extract' && phase === 'end') {
+        extractedAt = performance.now();
+        extractedCpu = cpuSince(usage0);
+      }
       // a stage's time is its wall time: from its first job's start while
       // none ran to its last job's end (pass-2 jobs run several at once)
       if (phase === 'start') {
         if (running++ === 0) {
           started = performance.now();
           faultsAtStart = process.resourceUsage().minorPageFault;
+          cpuAtStart = cpuTotal();
           stage = s;
         }
       } else if (--running === 0) {
         seconds[s] = (seconds[s] ?? 0) + (performance.now() - started) / 1000;
         faults[s] = (faults[s] ?? 0) + process.resourceUsage().minorPageFault - faultsAtStart;
+        stageCpu[s] = (stageCpu[s] ?? 0) + cpuTotal() - cpuAtStart;
         stage = null;
       }
     },
@@ -262,7 +277,10 @@ async function embedded(): Promise<Record<string, unknown>> {
     // the run's start to its last shard stored, against extraction alone, and what follows it
     extractedInRunSeconds: +((extractedAt - t0) / 1000).toFixed(2),
     tailSeconds: +(total - (extractedAt - t0) / 1000).toFixed(2),
+    // the process's CPU in the tail (all its threads: two cores give at most twice tailSeconds)
+    tailCpuSeconds: extractedCpu && +(runCpu.user + runCpu.system - extractedCpu.user - extractedCpu.system).toFixed(2),
     stageSeconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(2)])),
+    stageCpuSeconds: Object.fromEntries(Object.entries(stageCpu).map(([k, v]) => [k, +v.toFixed(2)])),
     minorPageFaults: { extractionAlone: alone.minorPageFaults, run: runFaults, ...faults },
     // kernel time includes first touches of memory and of the page cache the writes fill
     cpuSeconds: { extractionAlone: alone.cpu, run: runCpu },
