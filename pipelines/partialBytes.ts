@@ -18,7 +18,7 @@ function requireLittleEndian(): void {
   if (!littleEndian) throw new Error('partial layouts are little-endian; this host is big-endian');
 }
 
-type Section = Float64Array | Int32Array | Uint32Array | Uint16Array;
+type Section = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
 
 export class LayoutWriter {
   private readonly bytes: Uint8Array;
@@ -109,6 +109,10 @@ export class LayoutReader {
 
   u16(n: number, name: string): Uint16Array {
     return new Uint16Array(this.copy(n, 2, name));
+  }
+
+  u8(n: number, name: string): Uint8Array {
+    return new Uint8Array(this.copy(n, 1, name));
   }
 
   pad(n: number): void {

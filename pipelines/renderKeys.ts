@@ -53,6 +53,8 @@ export interface RenderKeys {
   /** One block's rows of top_sentences.parquet and histograms.parquet (Parquet files the finish concatenates), written by pass 2. */
   topSentencesPart(block: number): string;
   histogramsPart(block: number): string;
+  /** Each neuron's first top words of one block (pipelines/topWordsHead.ts), written by pass 2 for the renders and the index. */
+  topWordsHead(block: number): string;
   /** Per-block render records (presence = the block's renders are written), JSON. */
   readonly renderedPrefix: string;
   rendered(block: number): string;
@@ -71,6 +73,7 @@ export function renderKeys(runId: string): RenderKeys {
     histogramsBlock: (block) => `${prefix}histograms/${blockName(block)}.bin`,
     topSentencesPart: (block) => `${prefix}top-sentences/${blockName(block)}.parquet`,
     histogramsPart: (block) => `${prefix}histograms/${blockName(block)}.parquet`,
+    topWordsHead: (block) => `${prefix}top-words-head/${blockName(block)}.bin`,
     renderedPrefix: `${prefix}rendered/`,
     rendered: (block) => `${prefix}rendered/${blockName(block)}.json`,
     of: (path) => `${prefix}${path}`,

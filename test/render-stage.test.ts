@@ -19,8 +19,9 @@ import { renderKeys, renderPaths } from '../pipelines/renderKeys.ts';
 import { selectNeurons } from '../pipelines/renderSelection.ts';
 import { neuronsOf, parseRunSummary, type LayerIndex } from '../pipelines/runIndex.ts';
 import { TopSentences } from '../pipelines/topSentences.ts';
+import { HEAD_TOP_WORDS } from '../pipelines/topWordsHead.ts';
 import type { AnalysisResult } from '../schemas/analysis.ts';
-import { histogramsTable, topSentencesTable } from '../schemas/parquet.ts';
+import { histogramsTable, topSentencesTable, topWordsTable } from '../schemas/parquet.ts';
 import type { RenderTextResult } from '../schemas/render.ts';
 import { readTable } from '../workers/parquet.ts';
 import { runEmbedded } from '../workers/runner/embedded.ts';
@@ -157,6 +158,29 @@ describe('render stage (embedded runner)', () => {
       if (rendered) expect(n.topSentences.map((s) => s.svg)).toEqual([0, 1, 2].map((r) => renderPaths.sentence(1, n.neuron, r)));
     }
     expect(await store.head(rk.of(renderPaths.html))).not.toBeNull();
+  });
+});
+
+describe('top words in the index', () => {
+  it("lists each neuron's top words as top_words.parquet ranks them (from the head pass 2 writes for the renders and the index)", async () => {
+    const rk = renderKeys(local.runId);
+    const words = await readTable(topWordsTable, await store.get(local.topWords));
+    const byNeuron = new Map<number, Array<[string, number, number, number]>>();
+    for (let r = 0; r < words.globalNeuron.length; r++) {
+      const g = words.globalNeuron[r]!;
+      if (!byNeuron.has(g)) byNeuron.set(g, []);
+      byNeuron.get(g)![words.rank[r]!] = [words.token[r]!, words.score[r]!, Number(words.count[r]!), words.mean[r]!];
+    }
+    let listed = 0;
+    for (const layer of [0, 1, 2]) {
+      const l = JSON.parse(Buffer.from(await store.get(rk.of(renderPaths.layerJson(layer)))).toString()) as LayerIndex;
+      for (const n of neuronsOf(l)) {
+        const want = (byNeuron.get(n.globalNeuron) ?? []).slice(0, HEAD_TOP_WORDS);
+        expect(n.topWords.map((w) => [w.token, w.score, w.count, w.mean]), `neuron ${n.globalNeuron}`).toEqual(want);
+        listed += want.length;
+      }
+    }
+    expect(listed).toBe(words.globalNeuron.length); // topK 6: every row is in the head
   });
 });
 

@@ -3,7 +3,7 @@
  * neurons, the SVGs of their top sentences (one colour scale per neuron, so
  * its sentences compare), their activation histograms and top-word bars, at
  * the keys of pipelines/renderKeys.ts. Inputs are fixed by the plan (the
- * block's merged top sentences and histograms, its top-words part, one
+ * block's merged top sentences and histograms, its top words' head, one
  * ranged read of the block's group per shard holding a top sentence), so a
  * retried job rewrites the same bytes at the same keys.
  */
@@ -13,8 +13,8 @@ import { runKeys } from '../../pipelines/keys.ts';
 import type { ObjectStore } from '../../pipelines/ports.ts';
 import { renderKeys } from '../../pipelines/renderKeys.ts';
 import { TopSentences } from '../../pipelines/topSentences.ts';
+import { decodeTopWordsHead, HEAD_TOP_WORDS } from '../../pipelines/topWordsHead.ts';
 import type { TopWordBar } from '../../pipelines/plots/index.ts';
-import { topWordsTable } from '../../schemas/parquet.ts';
 import type { RenderIndexJob, RenderJob, RenderResult } from '../../schemas/render.ts';
 import { jobIds, type Plan } from '../../pipelines/plan.ts';
 import { selectNeurons } from '../../pipelines/renderSelection.ts';
@@ -28,7 +28,7 @@ import type { StageContext } from './context.ts';
 import { jsonBytes, readManifest, withStages, writeManifest } from './manifest.ts';
 
 /** Top words drawn per neuron. */
-export const PLOT_TOP_WORDS = 20;
+export const PLOT_TOP_WORDS = HEAD_TOP_WORDS;
 export const SVG_CONTENT_TYPE = 'image/svg+xml';
 
 /** Decodes a stored partial, naming its key when it is malformed. */
@@ -43,15 +43,18 @@ export function plottableHistogram(h: Histograms, j: number): HistogramBin[] | n
   return bins.some((b) => b.count > 0) ? bins : null;
 }
 
-/** The block's top-word rows grouped by global neuron, best first. */
+/** The block's first top words (at most `max`, HEAD_TOP_WORDS or fewer) by global neuron, best first. */
 export async function blockTopWords(store: ObjectStore, runId: string, block: number, max = PLOT_TOP_WORDS): Promise<Map<number, TopWordBar[]>> {
-  const t = await readTable(topWordsTable, await store.get(runKeys(runId).topWordsBlock(block)));
+  if (max > HEAD_TOP_WORDS) throw new Error(`top words: ${max} per neuron asked, pass 2 keeps ${HEAD_TOP_WORDS} for the renders and the index`);
+  const head = await readPartial(store, renderKeys(runId).topWordsHead(block), decodeTopWordsHead);
   const out = new Map<number, TopWordBar[]>();
-  for (let r = 0; r < t.globalNeuron.length; r++) {
-    const g = t.globalNeuron[r]!;
-    let list = out.get(g);
-    if (!list) out.set(g, (list = []));
-    if (list.length < max) list.push({ token: t.token[r]!, score: t.score[r]!, count: t.count[r]!, mean: t.mean[r]! });
+  for (let j = 0; j < head.nNeurons; j++) {
+    const a = head.offsets[j]!;
+    const b = Math.min(head.offsets[j + 1]!, a + max);
+    if (b === a) continue;
+    const list: TopWordBar[] = [];
+    for (let e = a; e < b; e++) list.push({ token: head.token[e]!, score: head.score[e]!, count: head.count[e]!, mean: head.mean[e]! });
+    out.set(head.firstNeuron + j, list);
   }
   return out;
 }

@@ -6,7 +6,8 @@
  * segment (no per-shard partial ever touches the store); then rank every
  * neuron of the block (NeuroX's get_top_words), cut at the threshold and
  * top-k, and write the block's parts: top words, histograms and top
- * sentences as Parquet, and the partials the renders and the index read.
+ * sentences as Parquet, and the partials the renders and the index read
+ * (histograms, each neuron's first top words).
  *
  * One job per block instead of per shard x block (README, "Deliberate
  * differences"): per-shard partials are types x block x 16 bytes each, which
@@ -38,6 +39,7 @@ import { fileMetadata } from './analyze.ts';
 import { readPartial } from './render.ts';
 import { checkBlockPart, writeBlockTables } from './renderInputs.ts';
 import { TopSentences } from '../../pipelines/topSentences.ts';
+import { encodeTopWordsHead, topWordsHead } from '../../pipelines/topWordsHead.ts';
 import type { StageContext } from './context.ts';
 import { readManifest } from './manifest.ts';
 import { mapInOrder } from './ordered.ts';
@@ -153,6 +155,7 @@ export async function runTypeScores(ctx: StageContext, job: TypeScoresJob): Prom
   const key = keys.topWordsBlock(block.index);
   await Promise.all([
     store.put(rk.histogramsBlock(block.index), histograms.encode(), { contentType: 'application/octet-stream' }),
+    store.put(rk.topWordsHead(block.index), encodeTopWordsHead(topWordsHead(rows, block.start, block.end - block.start)), { contentType: 'application/octet-stream' }),
     writeBlockTables(store, manifest, block.index, top, histograms),
     store.put(key, encodeTopWords(rows, { metadata: fileMetadata(manifest) }), { contentType: PARQUET_CONTENT_TYPE }),
   ]);
@@ -308,7 +311,7 @@ function addShard(
 }
 
 /** A block's ranked types (neuron `firstNeuron + j`'s are rows `offsets[j]..offsets[j + 1]`) as top_words.parquet's columns. */
-function topWordsRows(ranked: RankedTypes, ts: TypeScores, firstNeuron: number, layers: readonly number[], dModel: number): TopWordsInput {
+function topWordsRows(ranked: RankedTypes, ts: TypeScores, firstNeuron: number, layers: readonly number[], dModel: number): TopWordsInput & { readonly count: Float64Array } {
   const { offsets, type, score } = ranked;
   const n = type.length;
   const B = ts.nNeurons;
