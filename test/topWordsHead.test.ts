@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../pipelines/errors.ts';
+import { renderKeys } from '../pipelines/renderKeys.ts';
 import { decodeTopWordsHead, encodeTopWordsHead, topWordsHead } from '../pipelines/topWordsHead.ts';
+import { blockTopWords } from '../workers/stages/render.ts';
+import { MemoryStore } from '../workers/store/memory.ts';
 
 // a block of neurons 10..13: 10 has three ranked rows, 11 none, 12 one, 13 two
 const rows = {
@@ -55,5 +58,17 @@ describe('top words head (pass 2 -> renders and index)', () => {
     new DataView(lengths.buffer).setUint32(24 + 3 * 6 * 8 + 4 * 5, 4, true);
     expect(() => decodeTopWordsHead(lengths, what)).toThrow(`${what}: token 5 ends at`);
     expect(() => decodeTopWordsHead(new Uint8Array([...bytes, 0]), what)).toThrow('1 unexpected trailing bytes');
+  });
+
+  it('is read back by neuron for the plots and the index, and refused at another block\'s key', async () => {
+    const store = new MemoryStore('head');
+    const key = renderKeys('r-1').topWordsHead(1);
+    await store.put(key, encodeTopWordsHead(topWordsHead(rows, 10, 4)));
+    const words = await blockTopWords(store, 'r-1', { index: 1, start: 10, end: 14 }, 2);
+    expect([...words.keys()]).toEqual([10, 12, 13]);
+    expect(words.get(10)).toEqual([{ token: 'the', score: 1, count: 3, mean: -0.5 }, { token: '日本', score: 0.5, count: 2, mean: 1e-300 }]);
+    // the same bytes where the plan puts neurons 8..16 (a misplaced or stale partial)
+    await expect(blockTopWords(store, 'r-1', { index: 1, start: 8, end: 16 })).rejects.toThrow(`memory://head/${key}: part of neurons [10, 14), block 1 is [8, 16)`);
+    await expect(blockTopWords(store, 'r-1', { index: 1, start: 10, end: 14 }, 21)).rejects.toThrow('21 per neuron asked, pass 2 keeps 20');
   });
 });

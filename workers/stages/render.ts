@@ -26,6 +26,7 @@ import { column, readBlockSentences } from '../render/cacheReader.ts';
 import { neuronSvgs, type RenderFile, type SentenceStyle } from '../render/neuronSvgs.ts';
 import type { StageContext } from './context.ts';
 import { jsonBytes, readManifest, withStages, writeManifest } from './manifest.ts';
+import { checkBlockPart } from './renderInputs.ts';
 
 /** Top words drawn per neuron. */
 export const PLOT_TOP_WORDS = HEAD_TOP_WORDS;
@@ -44,9 +45,11 @@ export function plottableHistogram(h: Histograms, j: number): HistogramBin[] | n
 }
 
 /** The block's first top words (at most `max`, HEAD_TOP_WORDS or fewer) by global neuron, best first. */
-export async function blockTopWords(store: ObjectStore, runId: string, block: number, max = PLOT_TOP_WORDS): Promise<Map<number, TopWordBar[]>> {
+export async function blockTopWords(store: ObjectStore, runId: string, block: { readonly index: number; readonly start: number; readonly end: number }, max = PLOT_TOP_WORDS): Promise<Map<number, TopWordBar[]>> {
   if (max > HEAD_TOP_WORDS) throw new Error(`top words: ${max} per neuron asked, pass 2 keeps ${HEAD_TOP_WORDS} for the renders and the index`);
-  const head = await readPartial(store, renderKeys(runId).topWordsHead(block), decodeTopWordsHead);
+  const key = renderKeys(runId).topWordsHead(block.index);
+  const head = await readPartial(store, key, decodeTopWordsHead);
+  checkBlockPart(`${store.location}${key}`, head.firstNeuron, head.firstNeuron + head.nNeurons, block);
   const out = new Map<number, TopWordBar[]>();
   for (let j = 0; j < head.nNeurons; j++) {
     const a = head.offsets[j]!;
@@ -122,7 +125,7 @@ export async function runRender(ctx: StageContext, job: RenderJob): Promise<Rend
       throw new InputError(`render: ${name} of block ${block.index} hold neurons [${p.firstNeuron}, ${p.firstNeuron + p.nNeurons}), expected [${block.start}, ${block.end})`);
     }
   }
-  const words = await blockTopWords(store, plan.runId, block.index);
+  const words = await blockTopWords(store, plan.runId, block);
   const wanted = new Set<number>();
   for (const g of job.neurons) for (const e of top.top(g - block.start)) wanted.add(e.sentenceIndex);
   const sentences = await readBlockSentences(store, plan.shards, block, wanted);

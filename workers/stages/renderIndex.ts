@@ -40,7 +40,7 @@ export async function runRenderIndex(ctx: StageContext, job: RenderIndexJob): Pr
   for (const b of plan.blocks) {
     const top = await readPartial(store, rk.topSentencesBlock(b.index), TopSentences.decode);
     const hist = await readPartial(store, rk.histogramsBlock(b.index), Histograms.decode);
-    const words = await blockTopWords(store, plan.runId, b.index, DEFAULT_INDEX_TOP_WORDS); // all the index lists
+    const words = await blockTopWords(store, plan.runId, b, DEFAULT_INDEX_TOP_WORDS); // all the index lists
     for (let j = 0; j < top.nNeurons; j++) for (const e of top.top(j)) needed.add(e.sentenceIndex);
     blocks.push({ b, top, hist, words });
   }
