@@ -45,6 +45,7 @@ import { selectLayers } from '../pipelines/extractOptions.ts';
 import { AnalysisJobV1 } from '../schemas/analysis.ts';
 import { parsePayload } from '../schemas/validate.ts';
 import { extractionOptionsOf } from '../workers/stages/analyze.ts';
+import { median } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -165,12 +166,6 @@ async function extractionAlone(request: AnalysisJobInput): Promise<Alone> {
   const cpu = cpuSince(usage0);
   await closeModels();
   return { seconds, loadSeconds, words, minorPageFaults, cpu };
-}
-
-function median(xs: readonly number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function extractionAloneInChild(): Alone {

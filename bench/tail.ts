@@ -22,6 +22,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEmbedded } from '../workers/runner/embedded.ts';
+import { median } from './stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,10 +84,6 @@ for (let i = 0; i < Number(args.replays); i++) {
   process.stderr.write(`${line}\n`);
   replays.push(JSON.parse(line) as Replay);
 }
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const stages = [...new Set(replays.flatMap((r) => Object.keys(r.stageSeconds)))].filter((s) => s !== 'extract');
 console.log(JSON.stringify({
   bench: 'tail',
