@@ -203,7 +203,7 @@ async function embedded(): Promise<Record<string, unknown>> {
   let modelReady: { seconds: number; cpu: Cpu } | undefined;
   const t0 = performance.now();
   let extractedAt = t0;
-  let extractedCpu: Cpu | undefined;
+  let extractedCpu: number | undefined;
   mark('run', 'start');
   const result = await runEmbedded(request(out), {
     ...(args.jobs !== undefined ? { jobs: Number(args.jobs) } : {}),
@@ -221,7 +221,7 @@ async function embedded(): Promise<Record<string, unknown>> {
       sample();
       if (s === 'extract' && phase === 'end') {
         extractedAt = performance.now();
-        extractedCpu = cpuSince(usage0);
+        extractedCpu = cpuTotal();
       }
       // a stage's time is its wall time: from its first job's start while
       // none ran to its last job's end (pass-2 jobs run several at once)
@@ -244,6 +244,7 @@ async function embedded(): Promise<Record<string, unknown>> {
   mark('run', 'end');
   const runFaults = process.resourceUsage().minorPageFault - faults0;
   const runCpu = cpuSince(usage0);
+  const cpuAtEnd = cpuTotal();
   clearInterval(timer);
   const maxRss = process.resourceUsage().maxRSS * 1024;
   // each in a fresh process (so it pays for importing the runtime, as the
@@ -273,7 +274,7 @@ async function embedded(): Promise<Record<string, unknown>> {
     extractedInRunSeconds: +((extractedAt - t0) / 1000).toFixed(2),
     tailSeconds: +(total - (extractedAt - t0) / 1000).toFixed(2),
     // the process's CPU in the tail (all its threads: two cores give at most twice tailSeconds)
-    tailCpuSeconds: extractedCpu && +(runCpu.user + runCpu.system - extractedCpu.user - extractedCpu.system).toFixed(2),
+    tailCpuSeconds: extractedCpu && +(cpuAtEnd - extractedCpu).toFixed(2),
     stageSeconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(2)])),
     stageCpuSeconds: Object.fromEntries(Object.entries(stageCpu).map(([k, v]) => [k, +v.toFixed(2)])),
     minorPageFaults: { extractionAlone: alone.minorPageFaults, run: runFaults, ...faults },

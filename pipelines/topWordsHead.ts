@@ -3,11 +3,11 @@
  * top words as pass 2 ranked them (token, score, count, signed mean), in a
  * small binary partial beside the block's top_words Parquet part. The
  * renders' bars and the index's lists read it: decoding the Parquet part
- * back (every rank of every column) was about a third of the render index
- * on the MiniLM bench (BENCHMARKS.md).
+ * back (every rank of every column) was a sixth of the render index on the
+ * MiniLM bench warm, a third cold (BENCHMARKS.md).
  *
  * Layout (pipelines/partialBytes.ts): "NXTW", version, firstNeuron,
- * nNeurons, entries, the tokens' UTF-8 bytes; then score, count, mean
+ * nNeurons, entries, the tokens' UTF-8 byte count; then score, count, mean
  * f64 [entries]; offsets u32 [nNeurons + 1] (neuron firstNeuron + j's
  * entries are offsets[j] .. offsets[j + 1], best first); each entry's
  * token length in UTF-16 code units u32 [entries]; the entries' tokens end
